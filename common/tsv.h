@@ -1,0 +1,61 @@
+// The TSV record maps of the HTTP RPC (spec/http-rpc.md 4.2, 4.3, 6.2, 6.3).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ryoan {
+
+// An RPC input or output map. Kept as a vector: inputs are small, names are looked up a few
+// times, and bulk inputs keep their order; a later entry with the same name replaces an
+// earlier one (Set).
+class RecordMap {
+ public:
+  using Entry = std::pair<std::string, std::string>;
+
+  // Replaces the value of an existing name, else appends.
+  void Set(std::string name, std::string value);
+  // Appends without looking for an existing name (caller knows names are distinct).
+  void Append(std::string name, std::string value);
+  const std::string* Find(std::string_view name) const;
+  bool Has(std::string_view name) const { return Find(name) != nullptr; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  std::vector<Entry>& mutable_entries() { return entries_; }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void clear() { entries_.clear(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+enum class ColumnEncoding { kNone, kBase64, kQuotedPrintable, kUrl };
+
+// Reads the colenc attribute from a Content-Type value after the media type: tokens split by
+// spaces and ';', one starting (any case) with "colenc=" picks B/Q/U by its next character
+// (an optional '"' skipped).
+ColumnEncoding ParseColumnEncoding(std::string_view content_type);
+
+// Decodes a TSV body into `map` (records split at LF, one trailing CR removed, name before the
+// first TAB, records without TAB ignored), decoding names and values with `enc`.
+void DecodeTsv(std::string_view body, ColumnEncoding enc, RecordMap* map);
+
+// Decodes a form (query string or x-www-form-urlencoded body) into `map`: pairs split at '&'
+// or ';', leading bytes 0x01-0x20 of a pair skipped, empty pairs skipped, name=value split at
+// the first '=', both URL-decoded. The input ends at its first NUL byte.
+void DecodeForm(std::string_view form, RecordMap* map);
+
+// Chooses the output encoding by the exact rule of spec/http-rpc.md 6.3.
+ColumnEncoding ChooseOutputEncoding(const RecordMap& map);
+
+// Writes the map as TSV sorted by name in byte order, every name and value encoded with
+// `enc` (kNone, kBase64 or kUrl), one "name\tvalue\n" line per record.
+void EncodeTsv(const RecordMap& map, ColumnEncoding enc, std::string* out);
+
+// The Content-Type for an output encoding: "text/tab-separated-values" or with
+// "; colenc=B" / "; colenc=U".
+std::string_view TsvContentType(ColumnEncoding enc);
+
+}  // namespace ryoan

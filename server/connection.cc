@@ -1,0 +1,336 @@
+#include "server/connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "common/codec.h"
+#include "common/numbers.h"
+#include "server/http_response.h"
+#include "server/log.h"
+#include "server/rest.h"
+#include "server/server.h"
+
+namespace ryoan::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kInitialBuffer = 4096;
+constexpr size_t kReadChunk = 64 * 1024;
+// A request that keeps trickling in must still bring this much per -tout to keep its time.
+constexpr size_t kProgressBytes = 64 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); i++) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != prefix[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void InputBuffer::Consume(size_t n) {
+  begin_ += n;
+  if (begin_ == end_) begin_ = end_ = 0;
+}
+
+char* InputBuffer::Reserve(size_t n, size_t* room) {
+  if (capacity_ - end_ < n) {
+    size_t unread = end_ - begin_;
+    if (begin_ > 0 && capacity_ - unread >= n) {
+      std::memmove(data_.get(), data_.get() + begin_, unread);
+    } else {
+      size_t capacity = capacity_ == 0 ? kInitialBuffer : capacity_;
+      while (capacity - unread < n) capacity *= 2;
+      auto data = std::make_unique<char[]>(capacity);
+      if (unread > 0) std::memcpy(data.get(), data_.get() + begin_, unread);
+      data_ = std::move(data);
+      capacity_ = capacity;
+    }
+    begin_ = 0;
+    end_ = unread;
+  }
+  *room = capacity_ - end_;
+  return data_.get() + end_;
+}
+
+void InputBuffer::ShrinkIfIdle() {
+  if (begin_ == end_ && capacity_ > kReadChunk) {
+    data_.reset();
+    capacity_ = begin_ = end_ = 0;
+  }
+}
+
+Connection::Connection(Service& service, ConnectionRegistry& registry, tcp::socket socket)
+    : service_(service),
+      registry_(registry),
+      socket_(std::move(socket)),
+      timer_(socket_.get_executor()) {
+  boost::system::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  socket_.set_option(tcp::no_delay(true), ec);
+  service_.connection_count()++;
+}
+
+Connection::~Connection() { service_.connection_count()--; }
+
+void Connection::Start() {
+  if (LogEnabled(kLogInfo)) Log(kLogInfo, "connected: expr=" + peer_);
+  DoRead();
+}
+
+void Connection::Shutdown() {
+  asio::post(socket_.get_executor(), [self = shared_from_this()]() {
+    if (self->closed_) return;
+    self->closing_ = true;
+    // A reply being written is finished first; otherwise there is nothing in flight.
+    if (!self->writing_ && !self->waiting_) self->Close();
+  });
+}
+
+void Connection::DoRead() {
+  if (reading_ || closed_) return;
+  size_t room = 0;
+  char* at = input_.Reserve(kReadChunk / 4, &room);
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(at, room),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->OnRead(ec, n); });
+}
+
+void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    // EOF or reset. A request cut off mid-body gets the spec's 400 if the peer still reads.
+    if (!input_.empty() && ec == asio::error::eof) {
+      AppendHttpTransportError(&output_, 400, "receiving data failed");
+      closing_ = true;
+      DoWrite();
+      return;
+    }
+    Close();
+    return;
+  }
+  input_.Commit(n);
+  bytes_since_arm_ += n;
+  Process();
+}
+
+void Connection::Process() {
+  while (!closing_ && !waiting_ && !input_.empty()) {
+    std::string_view data = input_.unread();
+    unsigned char first = static_cast<unsigned char>(data[0]);
+    if (first == 0x00 || first >= 0x80) {
+      // Binary protocol: arrives with its own issue. Until then an unknown magic byte
+      // closes the connection without a reply, as the protocol prescribes.
+      if (LogEnabled(kLogInfo)) Log(kLogInfo, "(" + peer_ + "): bin_unknown: 0");
+      closing_ = true;
+      break;
+    }
+    size_t consumed = 0;
+    HttpRequestParser::Result result = parser_.Parse(data, &request_, &consumed);
+    if (result == HttpRequestParser::Result::kNeedMore) {
+      if (parser_.TakeContinueRequest()) output_.append(kContinue);
+      break;
+    }
+    if (result == HttpRequestParser::Result::kClose) {
+      closing_ = true;
+      output_.clear();
+      break;
+    }
+    if (result == HttpRequestParser::Result::kError) {
+      AppendHttpTransportError(&output_, parser_.error_status(), parser_.error_message());
+      if (LogEnabled(kLogInfo)) {
+        Log(kLogInfo, "(" + peer_ + "): " + request_.request_line + ": " +
+                          std::to_string(parser_.error_status()));
+      }
+      closing_ = true;
+      break;
+    }
+    input_.Consume(consumed);
+    parser_.Reset();
+    HandleRequest();
+  }
+  Continue();
+}
+
+// After processing: write what is ready, else keep reading, else close.
+void Connection::Continue() {
+  if (closed_) return;
+  if (input_.empty() && !waiting_) {
+    DisarmTimer();
+    input_.ShrinkIfIdle();
+  } else if (!waiting_) {
+    ArmTimer();  // a partial request is pending: it must complete within -tout
+  }
+  if (!output_.empty()) {
+    DoWrite();
+    return;
+  }
+  if (writing_) return;
+  if (closing_) {
+    Close();
+    return;
+  }
+  if (!waiting_) DoRead();
+}
+
+void Connection::HandleRequest() {
+  const HttpRequest& req = request_;
+  if (req.path.size() >= 5 && req.path.compare(0, 5, "/rpc/") == 0) {
+    HandleRpc(UrlDecode(std::string_view(req.path).substr(5)));
+    return;
+  }
+  HttpReply reply;
+  HandleRest(service_, req, &reply);
+  AppendReply(reply.status, reply.headers, reply.body);
+}
+
+void Connection::HandleRpc(const std::string& name) {
+  const HttpRequest& req = request_;
+  rpc_input_.clear();
+  DecodeForm(req.query, &rpc_input_);
+  if (req.has_body) {
+    const std::string* type = req.Header("content-type");
+    if (type != nullptr) {
+      if (StartsWithIgnoreCase(*type, "application/x-www-form-urlencoded")) {
+        DecodeForm(req.body, &rpc_input_);
+      } else if (StartsWithIgnoreCase(*type, "text/tab-separated-values")) {
+        DecodeTsv(req.body, ParseColumnEncoding(*type), &rpc_input_);
+      }
+    }
+  }
+  const std::string* wait = rpc_input_.Find("WAIT");
+  if (wait == nullptr) {
+    RecordMap output;
+    int status = RunRpc(service_, session_, name, rpc_input_, &output);
+    FinishRpc(name, status, output);
+    return;
+  }
+  // WAIT: park this connection (not the thread) until a signal or the timeout.
+  double seconds = 0;
+  if (const std::string* t = rpc_input_.Find("WAITTIME")) seconds = ParseReal(*t);
+  if (!(seconds > 0)) seconds = 30;
+  if (seconds > 1e7) seconds = 1e7;
+  waiting_ = true;
+  DisarmTimer();
+  auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+  service_.conditions().Wait(
+      *wait, socket_.get_executor(), timeout, [self = shared_from_this(), name](bool signaled) {
+        self->waiting_ = false;
+        if (self->closed_) return;
+        RecordMap output;
+        int status = 503;
+        if (signaled) {
+          status = RunRpc(self->service_, self->session_, name, self->rpc_input_, &output);
+        } else {
+          output.Set("ERROR", "the condition timed out");
+        }
+        self->FinishRpc(name, status, output);
+        // Requests that queued behind the wait go on now.
+        self->Process();
+      });
+}
+
+void Connection::FinishRpc(const std::string& /*name*/, int status, RecordMap& output) {
+  std::string body;
+  ColumnEncoding enc = ChooseOutputEncoding(output);
+  EncodeTsv(output, enc, &body);
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.emplace_back("Content-Type", std::string(TsvContentType(enc)));
+  AppendReply(status, headers, body);
+}
+
+void Connection::AppendReply(int status,
+                             std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view body) {
+  const HttpRequest& req = request_;
+  bool head = req.method == HttpMethod::kHead;
+  bool close = !req.keep_alive || closing_;
+  std::vector<HttpHeader> views;
+  views.reserve(headers.size());
+  for (auto& [name, value] : headers) views.push_back({name, value});
+  AppendHttpResponse(&output_, status, close, head, std::move(views), body);
+  if (close) closing_ = true;
+  if (LogEnabled(kLogInfo)) {
+    Log(kLogInfo, "(" + peer_ + "): " + req.request_line + ": " + std::to_string(status));
+  }
+}
+
+void Connection::DoWrite() {
+  if (writing_ || closed_ || output_.empty()) return;
+  sending_.swap(output_);
+  output_.clear();
+  writing_ = true;
+  ArmTimer();
+  asio::async_write(socket_, asio::buffer(sending_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                      self->OnWrite(ec, n);
+                    });
+}
+
+void Connection::OnWrite(const boost::system::error_code& ec, size_t) {
+  writing_ = false;
+  if (closed_) return;
+  if (ec) {
+    Close();
+    return;
+  }
+  if (sending_.capacity() > kReadChunk * 4) {
+    std::string().swap(sending_);
+  } else {
+    sending_.clear();
+  }
+  DisarmTimer();
+  // Replies are sent before more input is read: a client that never reads cannot make the
+  // server buffer without bound. Requests already buffered are answered now.
+  Process();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  DisarmTimer();
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  session_.cursors.clear();
+  if (LogEnabled(kLogInfo)) Log(kLogInfo, "disconnecting: expr=" + peer_);
+  registry_.Remove(this);
+}
+
+void Connection::ArmTimer() {
+  double tout = service_.options().timeout;
+  if (tout <= 0) return;
+  // Keep the deadline while a request trickles in slowly; renew it on real progress.
+  if (timer_armed_ && bytes_since_arm_ < kProgressBytes && !writing_) return;
+  bytes_since_arm_ = 0;
+  timer_armed_ = true;
+  uint64_t generation = ++timer_generation_;
+  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(tout)));
+  timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
+    if (ec || generation != self->timer_generation_ || !self->timer_armed_) return;
+    if (LogEnabled(kLogInfo)) Log(kLogInfo, "aborted a request: expr=" + self->peer_);
+    self->Close();
+  });
+}
+
+void Connection::DisarmTimer() {
+  if (!timer_armed_) return;
+  timer_armed_ = false;
+  ++timer_generation_;
+  timer_.cancel();
+}
+
+}  // namespace ryoan::server

@@ -1,0 +1,91 @@
+// Connection: one client socket. It reads whatever has arrived, answers every complete
+// request in the buffer (pipelined requests in order), and sends all ready replies with one
+// write. At most one socket operation is outstanding at a time, which gives natural
+// back-pressure: a client that does not read its replies stops being read from.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/tsv.h"
+#include "server/http_request.h"
+#include "server/rpc.h"
+#include "server/service.h"
+
+namespace ryoan::server {
+
+class ConnectionRegistry;
+
+// A growable byte buffer with a consumed prefix, so that reads append and parsers look at
+// the unconsumed bytes without copying.
+class InputBuffer {
+ public:
+  std::string_view unread() const { return {data_.get() + begin_, end_ - begin_}; }
+  bool empty() const { return begin_ == end_; }
+  void Consume(size_t n);
+  // Room for at least `n` more bytes at the end (moves unread bytes to the front first).
+  char* Reserve(size_t n, size_t* room);
+  void Commit(size_t n) { end_ += n; }
+  // Frees a large buffer when nothing is pending, so idle connections stay small.
+  void ShrinkIfIdle();
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t capacity_ = 0, begin_ = 0, end_ = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Service& service, ConnectionRegistry& registry, boost::asio::ip::tcp::socket socket);
+  ~Connection();
+
+  void Start();
+  boost::asio::any_io_executor socket_executor() { return socket_.get_executor(); }
+  // Graceful stop: finishes the reply being written, then closes. Thread-safe.
+  void Shutdown();
+
+ private:
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t n);
+  // Answers every complete request in the buffer, then writes, reads or closes.
+  void Process();
+  void Continue();
+  void HandleRequest();
+  void HandleRpc(const std::string& name);
+  void FinishRpc(const std::string& name, int status, RecordMap& output);
+  void AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
+                   std::string_view body);
+  void DoWrite();
+  void OnWrite(const boost::system::error_code& ec, size_t n);
+  void Close();
+  void ArmTimer();
+  void DisarmTimer();
+
+  Service& service_;
+  ConnectionRegistry& registry_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  std::string peer_;
+
+  InputBuffer input_;
+  std::string output_;   // replies ready to send
+  std::string sending_;  // replies being written
+  HttpRequestParser parser_;
+  HttpRequest request_;
+  RecordMap rpc_input_;
+  Session session_;
+
+  bool reading_ = false;
+  bool writing_ = false;
+  bool waiting_ = false;  // a WAIT is pending; later requests queue behind it
+  bool closing_ = false;  // close once the output is written
+  bool closed_ = false;
+  bool timer_armed_ = false;
+  uint64_t timer_generation_ = 0;
+  size_t bytes_since_arm_ = 0;
+};
+
+}  // namespace ryoan::server

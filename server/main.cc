@@ -1,0 +1,160 @@
+// ktserver: Kyoto Tycoon's command line in front of Ryoan (spec/ktserver-cli.md).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/log.h"
+#include "server/options.h"
+#include "server/process.h"
+#include "server/server.h"
+#include "server/service.h"
+#include "storage/database_spec.h"
+#include "storage/db.h"
+
+namespace {
+
+using namespace ryoan;
+using namespace ryoan::server;
+
+// Options of issues still to come: accepted, and said plainly in the log.
+void LogUnsupported(const ServerOptions& o) {
+  auto note = [](const std::string& what) {
+    Log(kLogSystem, what + " is not supported yet by this build and is ignored");
+  };
+  if (!o.ulog_dir.empty()) note("-ulog (update log)");
+  if (o.sid >= 0) note("-sid (server ID, used by the update log)");
+  if (!o.master_host.empty()) note("-mhost (replication slave)");
+  if (!o.rts_path.empty()) note("-rts (replication time stamp file)");
+  if (!o.script_path.empty()) note("-scr (Lua scripting)");
+  if (!o.plugin_server.empty()) note("-plsv (plug-in server)");
+  if (!o.plugin_db.empty()) note("-pldb (plug-in database)");
+  if (!o.bgs_dir.empty()) note("-bgs (background snapshots)");
+  if (o.open_autotran || o.open_autosync || o.open_nolock || o.open_trylock ||
+      o.open_norepair) {
+    note("-oat/-oas/-onl/-otl/-onr (file database open modes)");
+  }
+  if (o.sync_interval > 0) note("-asi (periodic synchronization)");
+}
+
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP}) sigaddset(&set, s);
+  return set;
+}
+
+// Serves until a stop signal. Returns false if listening failed.
+bool Serve(Service& service, const ServerOptions& options, bool* listen_failed) {
+  sigset_t signals = HandledSignals();
+  while (true) {
+    Server server(service);
+    std::string error;
+    if (!server.Listen(&error)) {
+      Log(kLogError, error);
+      *listen_failed = true;
+      return false;
+    }
+    server.Start();
+    int sig = 0;
+    bool restart = false;
+    while (true) {
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGUSR1 || (sig == SIGHUP && options.daemonize)) {
+        restart = true;
+      }
+      break;
+    }
+    server.Stop();
+    if (!restart) return true;
+    if (!ReopenLog()) std::fprintf(stderr, "could not reopen the log file\n");
+    Log(kLogSystem, "restarting the server");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string program = argc > 0 ? argv[0] : "ktserver";
+  ServerOptions options;
+  if (!ParseServerOptions(argc, argv, &options)) {
+    std::fputs(Usage(program).c_str(), stderr);
+    return 1;
+  }
+  if (options.show_version) {
+    std::printf("%s\n", VersionLine().c_str());
+    return 0;
+  }
+  std::string invalid = ValidateServerOptions(options);
+  if (!invalid.empty()) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), invalid.c_str());
+    return 1;
+  }
+  if (options.databases.empty()) options.databases.push_back(":");
+
+  if (options.daemonize && !Daemonize()) {
+    std::fprintf(stderr, "%s: could not become a daemon\n", program.c_str());
+    return 1;
+  }
+  if (!OpenLog(options.log_path, options.log_kinds)) {
+    std::fprintf(stderr, "%s: %s: could not open the log file\n", program.c_str(),
+                 options.log_path.c_str());
+    return 1;
+  }
+  // Only the main thread takes signals; every thread started later inherits the mask.
+  sigset_t signals = HandledSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Log(kLogSystem, "================ [START]: pid=" + std::to_string(getpid()));
+  LogUnsupported(options);
+  Log(kLogSystem, "open file limit: " + std::to_string(RaiseFileLimit()));
+
+  std::vector<std::unique_ptr<storage::DB>> dbs;
+  storage::OpenOptions open_options;
+  open_options.readonly = options.readonly;
+  bool failed = false;
+  for (const std::string& argument : options.databases) {
+    Log(kLogSystem, "opening a database: path=" + argument);
+    storage::DatabaseSpec spec;
+    std::unique_ptr<storage::DB> db;
+    storage::Status s = storage::ParseDatabaseSpec(argument, &spec);
+    if (s.ok()) s = storage::DB::Open(spec, open_options, &db);
+    if (!s.ok()) {
+      Log(kLogError, "could not open a database file: " + argument + ": " +
+                         std::string(storage::CodeName(s.code())) + ": " + s.message());
+      failed = true;
+      break;
+    }
+    dbs.push_back(std::move(db));
+  }
+  int status = 0;
+  if (!failed) {
+    Service service(options, std::move(dbs));
+    if (!options.pid_path.empty() && !WritePidFile(options.pid_path)) {
+      Log(kLogError, "could not write the pid file: " + options.pid_path);
+    }
+    bool listen_failed = false;
+    if (!Serve(service, options, &listen_failed)) status = 1;
+    if (!options.pid_path.empty()) RemovePidFile(options.pid_path);
+    for (size_t i = 0; i < service.db_count(); i++) {
+      storage::DB* db = service.db(i);
+      Log(kLogSystem, "closing a database: path=" + db->spec().argument);
+      storage::Status s = db->Synchronize(false);
+      if (!s.ok()) {
+        Log(kLogError, "could not close a database file: " + db->spec().argument + ": " +
+                           std::string(storage::CodeName(s.code())) + ": " + s.message());
+        status = 1;
+      }
+    }
+  } else {
+    status = 1;
+  }
+  Log(kLogSystem, "================ [FINISH]: pid=" + std::to_string(getpid()));
+  CloseLog();
+  return status;
+}

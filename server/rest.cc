@@ -1,0 +1,118 @@
+#include "server/rest.h"
+
+#include <cctype>
+
+#include "common/codec.h"
+#include "common/http_date.h"
+
+namespace ryoan::server {
+namespace {
+
+using storage::Status;
+
+void Error(HttpReply* reply, int status, const Status& s) {
+  reply->status = status;
+  reply->headers.emplace_back("X-Kt-Error", s.ToString());
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void HandleRest(Service& service, const HttpRequest& request, HttpReply* reply) {
+  // Path -> database expression and key (spec/rest.md 1).
+  std::string_view rest = request.path;
+  if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
+  std::string db_expression;
+  std::string_view raw_key = rest;
+  size_t slash = rest.find('/');
+  if (slash != std::string_view::npos) {
+    db_expression = UrlDecode(rest.substr(0, slash));
+    raw_key = rest.substr(slash + 1);
+    if (!raw_key.empty() && raw_key[0] == '/') raw_key.remove_prefix(1);
+  }
+  storage::DB* db = service.ResolveDb(db_expression);
+  if (db == nullptr) {
+    reply->status = 400;
+    reply->body = "no such database\n";
+    return;
+  }
+  std::string key = UrlDecode(raw_key);
+  Counters& c = service.counters();
+
+  switch (request.method) {
+    case HttpMethod::kGet:
+    case HttpMethod::kHead: {
+      c.get++;
+      std::string value;
+      int64_t xt = storage::kXtMax;
+      Status s = db->Get(key, &value, &xt);
+      if (!s.ok()) {
+        c.get_misses++;
+        Error(reply, s.code() == storage::Code::kNoRec ? 404 : 500, s);
+        if (request.method == HttpMethod::kHead) reply->headers.emplace_back("Content-Length", "0");
+        return;
+      }
+      reply->status = 200;
+      if (xt < storage::kXtMax) reply->headers.emplace_back("X-Kt-Xt", FormatHttpDate(xt));
+      if (request.method == HttpMethod::kHead) {
+        reply->headers.emplace_back("Content-Length", std::to_string(value.size()));
+      } else {
+        reply->body = std::move(value);
+      }
+      return;
+    }
+    case HttpMethod::kPut: {
+      c.set++;
+      int64_t xt_arg = storage::kNoXt;
+      if (const std::string* xt_header = request.Header("x-kt-xt")) {
+        std::optional<int64_t> t = ParseHttpDate(*xt_header);
+        if (t && *t > 0 && *t < storage::kXtMax) xt_arg = -*t;
+      }
+      const std::string* mode = request.Header("x-kt-mode");
+      Status s;
+      if (mode != nullptr && EqualsIgnoreCase(*mode, "add")) {
+        s = db->Add(key, request.body, xt_arg);
+      } else if (mode != nullptr && EqualsIgnoreCase(*mode, "replace")) {
+        s = db->Replace(key, request.body, xt_arg);
+      } else {
+        s = db->Set(key, request.body, xt_arg);
+      }
+      if (!s.ok()) {
+        c.set_misses++;
+        bool logical = s.code() == storage::Code::kDupRec || s.code() == storage::Code::kNoRec;
+        Error(reply, logical ? 450 : 500, s);
+        return;
+      }
+      reply->status = 201;
+      reply->headers.emplace_back(
+          "Location", "http://localhost:" + std::to_string(service.port()) + request.target);
+      return;
+    }
+    case HttpMethod::kDelete: {
+      c.remove++;
+      Status s = db->Remove(key);
+      if (!s.ok()) {
+        c.remove_misses++;
+        Error(reply, s.code() == storage::Code::kNoRec ? 404 : 500, s);
+        return;
+      }
+      reply->status = 204;
+      return;
+    }
+    default:
+      reply->status = 501;
+      return;
+  }
+}
+
+}  // namespace ryoan::server

@@ -1,0 +1,157 @@
+#include "server/rpc.h"
+
+#include <array>
+
+#include "common/numbers.h"
+
+namespace ryoan::server {
+namespace {
+
+// The procedure table: adding a procedure is one row and one function.
+constexpr std::array kProcedures = {
+    Procedure{"void", RpcVoid, false},
+    Procedure{"echo", RpcEcho, false},
+    Procedure{"report", RpcReport, false},
+    Procedure{"play_script", RpcPlayScript, false},
+    Procedure{"tune_replication", RpcTuneReplication, false},
+    Procedure{"ulog_list", RpcUlogList, false},
+    Procedure{"ulog_remove", RpcUlogRemove, false},
+    Procedure{"status", RpcStatus, true},
+    Procedure{"clear", RpcClear, true},
+    Procedure{"synchronize", RpcSynchronize, true},
+    Procedure{"set", RpcSet, true},
+    Procedure{"add", RpcAdd, true},
+    Procedure{"replace", RpcReplace, true},
+    Procedure{"append", RpcAppend, true},
+    Procedure{"increment", RpcIncrement, true},
+    Procedure{"increment_double", RpcIncrementDouble, true},
+    Procedure{"cas", RpcCas, true},
+    Procedure{"remove", RpcRemove, true},
+    Procedure{"get", RpcGet, true},
+    Procedure{"check", RpcCheck, true},
+    Procedure{"seize", RpcSeize, true},
+    Procedure{"set_bulk", RpcSetBulk, true},
+    Procedure{"remove_bulk", RpcRemoveBulk, true},
+    Procedure{"get_bulk", RpcGetBulk, true},
+    Procedure{"vacuum", RpcVacuum, true},
+    Procedure{"match_prefix", RpcMatchPrefix, true},
+    Procedure{"match_regex", RpcMatchRegex, true},
+    Procedure{"match_similar", RpcMatchSimilar, true},
+    Procedure{"cur_jump", RpcCurJump, false},
+    Procedure{"cur_jump_back", RpcCurJumpBack, false},
+    Procedure{"cur_step", RpcCurStep, false},
+    Procedure{"cur_step_back", RpcCurStepBack, false},
+    Procedure{"cur_set_value", RpcCurSetValue, false},
+    Procedure{"cur_remove", RpcCurRemove, false},
+    Procedure{"cur_get_key", RpcCurGetKey, false},
+    Procedure{"cur_get_value", RpcCurGetValue, false},
+    Procedure{"cur_get", RpcCurGet, false},
+    Procedure{"cur_seize", RpcCurSeize, false},
+    Procedure{"cur_delete", RpcCurDelete, false},
+};
+
+}  // namespace
+
+const Procedure* FindProcedure(std::string_view name) {
+  for (const Procedure& p : kProcedures) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+void RpcCall::Fail(int code, std::string message) {
+  status = code;
+  output.Set("ERROR", std::move(message));
+}
+
+void RpcCall::FailStorage(const storage::Status& s) {
+  int code = 500;
+  switch (s.code()) {
+    case storage::Code::kNoRec:
+    case storage::Code::kDupRec:
+    case storage::Code::kLogic:
+      code = 450;
+      break;
+    case storage::Code::kNoImpl:
+      code = 501;
+      break;
+    default:
+      break;
+  }
+  Fail(code, s.ToString());
+}
+
+int64_t XtParam(const RecordMap& input) {
+  const std::string* xt = input.Find("xt");
+  return xt ? ParseInt(*xt) : storage::kNoXt;
+}
+
+int RunRpc(Service& service, Session& session, std::string_view name, const RecordMap& input,
+           RecordMap* output) {
+  RpcCall call{service, session, input, *output};
+  const Procedure* procedure = FindProcedure(name);
+
+  const std::string* db_param = input.Find("DB");
+  call.db = service.ResolveDb(db_param ? std::string_view(*db_param) : std::string_view());
+
+  // CUR: honoured when it starts with a digit; an unknown id with a resolved DB creates an
+  // unpositioned cursor (for any procedure that carries CUR).
+  const std::string* cur_param = input.Find("CUR");
+  if (cur_param && !cur_param->empty() && (*cur_param)[0] >= '0' && (*cur_param)[0] <= '9') {
+    call.has_cursor_id = true;
+    call.cursor_id = ParseInt(*cur_param);
+    auto it = session.cursors.find(call.cursor_id);
+    if (it != session.cursors.end()) {
+      call.cursor = it->second.get();
+    } else if (call.db != nullptr && procedure != nullptr &&
+               procedure->handler != RpcCurDelete) {
+      auto cursor = call.db->NewCursor();
+      call.cursor = cursor.get();
+      session.cursors.emplace(call.cursor_id, std::move(cursor));
+    }
+  }
+
+  bool skip_signal = false;
+  if (procedure == nullptr) {
+    call.Fail(501, "not implemented: " + std::string(name));
+  } else if (procedure->uses_db && call.db == nullptr) {
+    call.Fail(400, "no such database");
+  } else {
+    procedure->handler(call);
+    // A known cursor's cur_delete returns early, before SIGNAL (spec 9.37).
+    skip_signal = procedure->handler == RpcCurDelete && call.status == 200;
+  }
+
+  const std::string* signal = input.Find("SIGNAL");
+  if (signal != nullptr && !skip_signal) {
+    int64_t waiting = service.conditions().Signal(*signal, input.Has("SIGNALBROAD"));
+    output->Set("SIGNALED", std::to_string(waiting));
+  }
+  return call.status;
+}
+
+void RpcVoid(RpcCall&) {}
+
+void RpcEcho(RpcCall& call) {
+  for (const auto& [name, value] : call.input.entries()) call.output.Append(name, value);
+}
+
+void RpcPlayScript(RpcCall& call) {
+  call.service.counters().script++;
+  // Scripting arrives with the Lua issue; until then the server runs as without -scr.
+  call.Fail(501, "the scripting extention is disabled");
+}
+
+void RpcTuneReplication(RpcCall& call) {
+  call.Fail(501, "replication is not implemented yet: tune_replication");
+}
+
+void RpcUlogList(RpcCall& call) {
+  call.Fail(501, "the update log is not implemented yet: ulog_list");
+}
+
+void RpcUlogRemove(RpcCall& call) {
+  call.Fail(501, "the update log is not implemented yet: ulog_remove");
+}
+
+}  // namespace ryoan::server

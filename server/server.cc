@@ -1,0 +1,165 @@
+#include "server/server.h"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "server/connection.h"
+#include "server/log.h"
+
+namespace ryoan::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+void ConnectionRegistry::Add(const std::shared_ptr<Connection>& connection) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connections_.emplace(connection.get(), connection);
+}
+
+void ConnectionRegistry::Remove(Connection* connection) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  connections_.erase(connection);
+}
+
+void ConnectionRegistry::ShutdownAll() {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [ptr, weak] : connections_) {
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+  }
+  for (auto& c : live) c->Shutdown();
+}
+
+size_t ConnectionRegistry::size() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return connections_.size();
+}
+
+Server::Server(Service& service) : service_(service), registry_(service) {
+  int threads = std::max(1, service.options().threads);
+  for (int i = 0; i < threads; i++) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+  }
+}
+
+Server::~Server() { Stop(); }
+
+bool Server::Listen(std::string* error) {
+  const ServerOptions& options = service_.options();
+  asio::io_context& io = *contexts_[0];
+  boost::system::error_code ec;
+  tcp::endpoint endpoint(tcp::v4(), static_cast<unsigned short>(options.port));
+  if (!options.host.empty()) {
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(tcp::v4(), options.host, std::to_string(options.port), ec);
+    if (ec || results.empty()) {
+      *error = "unknown host: " + options.host;
+      return false;
+    }
+    endpoint = results.begin()->endpoint();
+  }
+  endpoint_text_ = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  Log(kLogSystem, "starting the server: expr=" + endpoint_text_);
+  acceptor_ = std::make_unique<tcp::acceptor>(io);
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = "could not open the server socket: " + endpoint_text_ + ": " + ec.message();
+    return false;
+  }
+  char timeout[32];
+  std::snprintf(timeout, sizeof(timeout), "%.1f", options.timeout);
+  Log(kLogSystem, "server socket opened: expr=" + endpoint_text_ + " timeout=" + timeout);
+  Log(kLogSystem, "listening server socket started: fd=" + std::to_string(listen_fd()));
+  return true;
+}
+
+int Server::listen_fd() { return acceptor_ ? acceptor_->native_handle() : -1; }
+
+void Server::Start() {
+  accept_retry_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
+  idle_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
+  for (auto& io : contexts_) guards_.emplace_back(io->get_executor());
+  Accept();
+  ScheduleIdleWork();
+  for (auto& io : contexts_) {
+    threads_.emplace_back([ctx = io.get()]() { ctx->run(); });
+  }
+}
+
+void Server::Accept() {
+  asio::io_context& target = *contexts_[next_context_];
+  next_context_ = (next_context_ + 1) % contexts_.size();
+  acceptor_->async_accept(target, [this](const boost::system::error_code& ec,
+                                         tcp::socket socket) {
+    if (stopped_ || !acceptor_->is_open()) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // Out of descriptors (or a transient error): keep serving the connections we have,
+      // log once, and try again shortly instead of spinning.
+      if (!accept_error_logged_) {
+        Log(kLogError, "accepting a connection failed: " + ec.message());
+        accept_error_logged_ = true;
+      }
+      accept_retry_timer_->expires_after(std::chrono::milliseconds(100));
+      accept_retry_timer_->async_wait([this](const boost::system::error_code& wait_ec) {
+        if (!wait_ec && !stopped_) Accept();
+      });
+      return;
+    }
+    accept_error_logged_ = false;
+    auto connection = std::make_shared<Connection>(service_, registry_, std::move(socket));
+    registry_.Add(connection);
+    asio::post(connection->socket_executor(), [connection]() { connection->Start(); });
+    Accept();
+  });
+}
+
+// Bounded expiry sweeping while the server runs (spec/databases.md 4.5): every 100 ms one
+// database gets a few sweeper steps, round-robin, so no request pays for a big sweep.
+void Server::ScheduleIdleWork() {
+  idle_timer_->expires_after(std::chrono::milliseconds(100));
+  idle_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    if (service_.db_count() > 0 && !service_.options().readonly) {
+      service_.db(next_sweep_db_ % service_.db_count())->SweepIdle();
+      next_sweep_db_++;
+    }
+    ScheduleIdleWork();
+  });
+}
+
+void Server::Stop() {
+  if (stopped_ || threads_.empty()) {
+    stopped_ = true;
+    return;
+  }
+  Log(kLogSystem, "server stopped");
+  Log(kLogSystem, "finishing the server");
+  asio::post(*contexts_[0], [this]() {
+    stopped_ = true;
+    boost::system::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+    if (accept_retry_timer_) accept_retry_timer_->cancel();
+    if (idle_timer_) idle_timer_->cancel();
+  });
+  // Waiters answer 503, then every connection closes once its reply is written.
+  service_.conditions().CancelAll();
+  registry_.ShutdownAll();
+  for (auto& guard : guards_) guard.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (registry_.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    registry_.ShutdownAll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& io : contexts_) io->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  Log(kLogSystem, "closing the server socket");
+}
+
+}  // namespace ryoan::server

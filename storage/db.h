@@ -1,0 +1,180 @@
+// DB: a timed database, the unit ktserver serves. It wraps an Engine and adds what every
+// engine shares (spec/databases.md section 4 and 5): expiration times, the exact semantics
+// of each operation, cursors that skip expired records, bounded background removal of
+// expired records, capacity limits, and the single point where applied changes are reported
+// to an UpdateObserver (the future update log).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/database_spec.h"
+#include "storage/engine.h"
+#include "storage/status.h"
+
+namespace ryoan::storage {
+
+// The xt argument value meaning "omitted": the record never expires.
+inline constexpr int64_t kNoXt = INT64_MAX;
+
+// Converts an xt argument (omitted, relative >= 0, absolute < 0) to an absolute expiration
+// time, capped at kXtMax (spec/databases.md 4.2).
+int64_t ResolveXt(int64_t xt_arg, int64_t now);
+
+// Receives every change a client applied, in the order applied, while the record is locked.
+// Sweeper deletions and capacity evictions are not reported.
+class UpdateObserver {
+ public:
+  virtual ~UpdateObserver() = default;
+  virtual void OnSet(std::string_view key, std::string_view value, int64_t xt) = 0;
+  virtual void OnRemove(std::string_view key) = 0;
+  virtual void OnClear() = 0;
+};
+
+struct OpenOptions {
+  bool readonly = false;  // -ord: every update fails with NoPerm("permission denied")
+  // Seconds since the epoch; a seam for tests of expiry.
+  std::function<int64_t()> clock;
+};
+
+class DB;
+
+// A cursor on a DB, skipping expired records in its direction of travel. Not thread-safe;
+// ktserver keeps one per connection and cursor id.
+class Cursor {
+ public:
+  explicit Cursor(DB* db);
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  DB* db() const { return db_; }
+  Status Jump();
+  Status Jump(std::string_view key);
+  Status JumpBack();
+  Status JumpBack(std::string_view key);
+  Status Step();
+  Status StepBack();
+
+  // Reads; `step` moves forward afterwards. Outputs may be null.
+  Status Get(std::string* key, std::string* value, int64_t* xt, bool step);
+  Status GetKey(std::string* key, bool step);
+  Status GetValue(std::string* value, bool step);
+  // Replaces the current value and expiration (xt is an argument as in ResolveXt).
+  Status SetValue(std::string_view value, int64_t xt_arg, bool step);
+  // Removes the current record; the cursor moves to the next one.
+  Status Remove();
+  // Reads and removes the current record; the cursor moves to the next one.
+  Status Seize(std::string* key, std::string* value, int64_t* xt);
+  // Generic visit of the current live record (used by Lua's cursor:accept).
+  Status Accept(RecordVisitor& visitor, bool writable, bool step);
+
+ private:
+  DB* db_;
+  std::unique_ptr<EngineCursor> cursor_;
+  bool backward_ = false;  // direction of the last move, for skipping expired records
+};
+
+class DB {
+ public:
+  // Opens the database an argument names (in-memory types only for now; others give
+  // Invalid("unsupported database type: ...")).
+  static Status Open(const DatabaseSpec& spec, const OpenOptions& options,
+                     std::unique_ptr<DB>* db);
+  ~DB();
+
+  const DatabaseSpec& spec() const { return spec_; }
+  const std::string& name() const { return spec_.name; }
+  const std::string& path() const { return spec_.path; }
+  bool ordered() const;
+  bool readonly() const { return options_.readonly; }
+  int64_t Now() const;
+
+  void SetUpdateObserver(UpdateObserver* observer) { observer_ = observer; }
+
+  // Single-record operations (spec/databases.md 5). xt_arg as in ResolveXt.
+  Status Set(std::string_view key, std::string_view value, int64_t xt_arg = kNoXt);
+  Status Add(std::string_view key, std::string_view value, int64_t xt_arg = kNoXt);
+  Status Replace(std::string_view key, std::string_view value, int64_t xt_arg = kNoXt);
+  Status Append(std::string_view key, std::string_view value, int64_t xt_arg = kNoXt);
+  // orig: INT64_MIN = "try" (must exist), INT64_MAX = "set" (overwrite).
+  Status Increment(std::string_view key, int64_t num, int64_t orig, int64_t xt_arg,
+                   int64_t* result);
+  // orig: -inf = "try", +inf = "set".
+  Status IncrementDouble(std::string_view key, double num, double orig, int64_t xt_arg,
+                         double* result);
+  // oval/nval absent = nullopt (spec/http-rpc.md 9.17).
+  Status Cas(std::string_view key, std::optional<std::string_view> oval,
+             std::optional<std::string_view> nval, int64_t xt_arg = kNoXt);
+  Status Remove(std::string_view key);
+  // xt out: absolute expiration, kXtMax when none.
+  Status Get(std::string_view key, std::string* value, int64_t* xt);
+  Status Check(std::string_view key, int64_t* value_size, int64_t* xt);
+  Status Seize(std::string_view key, std::string* value, int64_t* xt);
+
+  // Bulk operations; `atomic` locks the whole batch together.
+  Status SetBulk(const std::vector<std::pair<std::string, std::string>>& records,
+                 int64_t xt_arg, bool atomic, int64_t* count);
+  Status RemoveBulk(const std::vector<std::string>& keys, bool atomic, int64_t* count);
+  // Appends (key, value) for each live record found, in the order of `keys`.
+  Status GetBulk(const std::vector<std::string>& keys, bool atomic,
+                 std::vector<std::pair<std::string, std::string>>* records);
+
+  // Generic visits for scripting: expired records are shown as absent (Accept) or skipped
+  // (Iterate). Changes are reported to the observer.
+  Status Accept(std::string_view key, RecordVisitor& visitor, bool writable);
+  Status AcceptBulk(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
+                    bool writable);
+  Status Iterate(RecordVisitor& visitor, bool writable);
+
+  // Key searches; max < 0 means no limit. Keys come in key order on ordered databases.
+  Status MatchPrefix(std::string_view prefix, int64_t max, std::vector<std::string>* keys);
+  // POSIX-extended-compatible regex through RE2: LOGIC "compilation failed" if invalid.
+  Status MatchRegex(std::string_view regex, int64_t max, std::vector<std::string>* keys);
+  // Levenshtein distance <= range (bytes, or code points with utf); best `max` first.
+  Status MatchSimilar(std::string_view origin, int64_t range, bool utf, int64_t max,
+                      std::vector<std::string>* keys);
+
+  Status Clear();
+  // step <= 1: remove every expired record now; step > 1: that many bounded sweep steps.
+  Status Vacuum(int64_t step);
+  // Flushes; then calls `proc` (if any) while updates are blocked.
+  Status Synchronize(bool hard, const std::function<Status(const std::string& path)>& proc = {});
+
+  int64_t Count() const;
+  int64_t Size() const;
+  // count, size, path, type, realtype, ktopts, ktcapcnt, ktcapsiz and engine fields.
+  std::map<std::string, std::string> GetStatus() const;
+
+  std::unique_ptr<Cursor> NewCursor() { return std::make_unique<Cursor>(this); }
+
+  // Runs a bounded number of sweeper steps; called when the server is idle.
+  void SweepIdle();
+
+ private:
+  friend class Cursor;
+  DB(DatabaseSpec spec, OpenOptions options, std::unique_ptr<Engine> engine);
+
+  DatabaseSpec spec_;
+  OpenOptions options_;
+  std::unique_ptr<Engine> engine_;
+  UpdateObserver* observer_ = nullptr;
+  // Background removal of expired records (spec/databases.md 4.5): each operation adds to
+  // the score; at 2048 one thread examines score/256 records at the GC cursor.
+  std::atomic<int64_t> sweep_score_{0};
+  std::mutex sweep_mutex_;
+  std::unique_ptr<EngineCursor> sweep_cursor_;
+  void AddSweepScore(int64_t score);
+  void SweepSteps(int64_t steps);
+};
+
+}  // namespace ryoan::storage
