@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 1978
 DB ?= :
 
-.PHONY: all deps build run test test-asan format clean
+.PHONY: all deps build run test test-asan bench format clean
 
 all: build
 
@@ -32,6 +32,9 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt | deps
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

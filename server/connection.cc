@@ -6,6 +6,7 @@
 
 #include "common/codec.h"
 #include "common/numbers.h"
+#include "server/binary_handler.h"
 #include "server/http_response.h"
 #include "server/log.h"
 #include "server/rest.h"
@@ -130,11 +131,8 @@ void Connection::Process() {
     std::string_view data = input_.unread();
     unsigned char first = static_cast<unsigned char>(data[0]);
     if (first == 0x00 || first >= 0x80) {
-      // Binary protocol: arrives with its own issue. Until then an unknown magic byte
-      // closes the connection without a reply, as the protocol prescribes.
-      if (LogEnabled(kLogInfo)) Log(kLogInfo, "(" + peer_ + "): bin_unknown: 0");
-      closing_ = true;
-      break;
+      if (!HandleBinary(data)) break;
+      continue;
     }
     size_t consumed = 0;
     HttpRequestParser::Result result = parser_.Parse(data, &request_, &consumed);
@@ -182,6 +180,38 @@ void Connection::Continue() {
     return;
   }
   if (!waiting_) DoRead();
+}
+
+// One binary request (spec/binary.md). False when more bytes are needed or the connection
+// is closing.
+bool Connection::HandleBinary(std::string_view data) {
+  size_t consumed = 0;
+  BinaryRequestParser::Result result = binary_parser_.Parse(data, &binary_request_, &consumed);
+  if (result == BinaryRequestParser::Result::kNeedMore) return false;
+  bool healthy = false;
+  if (result == BinaryRequestParser::Result::kDone) {
+    healthy = HandleBinaryRequest(service_, binary_request_, data, &output_);
+  } else if (result == BinaryRequestParser::Result::kError) {
+    // Records before the malformed one are applied, as the original applies records as it
+    // reads them; their reply is replaced by the error byte.
+    uint8_t magic = binary_request_.magic;
+    if (!binary_request_.records.empty() && (magic == kBinarySetBulk || magic == kBinaryRemoveBulk)) {
+      std::string discarded;
+      HandleBinaryRequest(service_, binary_request_, data, &discarded);
+    }
+    if (!binary_request_.no_reply()) output_.push_back(static_cast<char>(kBinaryError));
+  }
+  if (LogEnabled(kLogInfo)) {
+    Log(kLogInfo, "(" + peer_ + "): " + std::string(BinaryRequestName(binary_request_.magic)) +
+                      ": " + (healthy ? "1" : "0"));
+  }
+  binary_parser_.Reset();
+  if (!healthy) {
+    closing_ = true;
+    return false;
+  }
+  input_.Consume(consumed);
+  return true;
 }
 
 void Connection::HandleRequest() {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/tsv.h"
+#include "server/binary_request.h"
 #include "server/http_request.h"
 #include "server/rpc.h"
 #include "server/service.h"
@@ -53,6 +54,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Answers every complete request in the buffer, then writes, reads or closes.
   void Process();
   void Continue();
+  bool HandleBinary(std::string_view data);
   void HandleRequest();
   void HandleRpc(const std::string& name);
   void FinishRpc(const std::string& name, int status, RecordMap& output);
@@ -75,6 +77,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string sending_;  // replies being written
   HttpRequestParser parser_;
   HttpRequest request_;
+  BinaryRequestParser binary_parser_;
+  BinaryRequest binary_request_;
   RecordMap rpc_input_;
   Session session_;
 

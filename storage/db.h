@@ -164,6 +164,19 @@ class DB {
   friend class Cursor;
   DB(DatabaseSpec spec, OpenOptions options, std::unique_ptr<Engine> engine);
 
+  bool persistent() const { return spec_.persistent; }
+  bool expired(int64_t xt, int64_t now) const { return !spec_.persistent && now > xt; }
+  // Visits one key through the timed rules and adds the sweeper score.
+  Status VisitKey(std::string_view key, RecordVisitor& visitor, bool writable, int64_t now);
+  Status VisitKeys(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
+                   bool writable, int64_t now);
+  // Calls fn(key, xt) for each record in cursor order starting at the first record (or at
+  // `start` on ordered databases when given) until fn returns false.
+  void ScanKeys(const std::string_view* start,
+                const std::function<bool(std::string_view key, int64_t xt)>& fn);
+  // Full sweep for Vacuum(<= 1): removes every expired record.
+  void SweepAll();
+
   DatabaseSpec spec_;
   OpenOptions options_;
   std::unique_ptr<Engine> engine_;

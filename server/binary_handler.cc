@@ -1,0 +1,153 @@
+#include "server/binary_handler.h"
+
+#include <limits>
+
+namespace ryoan::server {
+namespace {
+
+void Put16(std::string* out, uint16_t v) {
+  char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
+  out->append(b, 2);
+}
+
+void Put32(std::string* out, uint32_t v) {
+  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+               static_cast<char>(v)};
+  out->append(b, 4);
+}
+
+void Put64(std::string* out, uint64_t v) {
+  Put32(out, static_cast<uint32_t>(v >> 32));
+  Put32(out, static_cast<uint32_t>(v));
+}
+
+// Writes the error byte unless the client asked for no reply.
+bool Fail(const BinaryRequest& request, std::string* out, bool keep_connection) {
+  if (!request.no_reply()) out->push_back(static_cast<char>(kBinaryError));
+  return keep_connection;
+}
+
+bool SetBulk(Service& service, const BinaryRequest& request, std::string_view data,
+             std::string* out) {
+  uint32_t hits = 0;
+  Counters& counters = service.counters();
+  for (const BinaryRecord& r : request.records) {
+    storage::DB* db = service.db(r.dbidx);
+    if (db == nullptr) continue;  // out-of-range indexes are skipped silently
+    counters.set++;
+    storage::Status s = db->Set(data.substr(r.key_offset, r.key_size),
+                                data.substr(r.value_offset, r.value_size), r.xt);
+    if (!s.ok()) {
+      counters.set_misses++;
+      return Fail(request, out, false);
+    }
+    hits++;
+  }
+  if (!request.no_reply()) {
+    out->push_back(static_cast<char>(kBinarySetBulk));
+    Put32(out, hits);
+  }
+  return true;
+}
+
+bool RemoveBulk(Service& service, const BinaryRequest& request, std::string_view data,
+                std::string* out) {
+  uint32_t hits = 0;
+  Counters& counters = service.counters();
+  for (const BinaryRecord& r : request.records) {
+    storage::DB* db = service.db(r.dbidx);
+    if (db == nullptr) continue;
+    counters.remove++;
+    storage::Status s = db->Remove(data.substr(r.key_offset, r.key_size));
+    if (s.ok()) {
+      hits++;
+    } else if (s.code() == storage::Code::kNoRec) {
+      counters.remove_misses++;
+    } else {
+      counters.remove_misses++;
+      return Fail(request, out, false);
+    }
+  }
+  if (!request.no_reply()) {
+    out->push_back(static_cast<char>(kBinaryRemoveBulk));
+    Put32(out, hits);
+  }
+  return true;
+}
+
+bool GetBulk(Service& service, const BinaryRequest& request, std::string_view data,
+             std::string* out) {
+  size_t start = out->size();
+  out->push_back(static_cast<char>(kBinaryGetBulk));
+  Put32(out, 0);  // hits, patched below
+  uint32_t hits = 0;
+  Counters& counters = service.counters();
+  std::string value;
+  for (const BinaryRecord& r : request.records) {
+    storage::DB* db = service.db(r.dbidx);
+    if (db == nullptr) continue;
+    counters.get++;
+    std::string_view key = data.substr(r.key_offset, r.key_size);
+    int64_t xt = storage::kXtMax;
+    storage::Status s = db->Get(key, &value, &xt);
+    if (!s.ok()) {
+      counters.get_misses++;
+      if (s.code() == storage::Code::kNoRec) continue;
+      out->resize(start);
+      out->push_back(static_cast<char>(kBinaryError));
+      return false;
+    }
+    // Persistent databases keep no expiration and report INT64_MAX (spec/binary.md 2).
+    if (db->spec().persistent) xt = std::numeric_limits<int64_t>::max();
+    Put16(out, r.dbidx);
+    Put32(out, static_cast<uint32_t>(key.size()));
+    Put32(out, static_cast<uint32_t>(value.size()));
+    Put64(out, static_cast<uint64_t>(xt));
+    out->append(key);
+    out->append(value);
+    hits++;
+  }
+  char* h = out->data() + start + 1;
+  h[0] = static_cast<char>(hits >> 24);
+  h[1] = static_cast<char>(hits >> 16);
+  h[2] = static_cast<char>(hits >> 8);
+  h[3] = static_cast<char>(hits);
+  return true;
+}
+
+}  // namespace
+
+bool HandleBinaryRequest(Service& service, const BinaryRequest& request, std::string_view data,
+                         std::string* out) {
+  switch (request.magic) {
+    case kBinarySetBulk:
+      return SetBulk(service, request, data, out);
+    case kBinaryRemoveBulk:
+      return RemoveBulk(service, request, data, out);
+    case kBinaryGetBulk:
+      return GetBulk(service, request, data, out);
+    case kBinaryPlayScript:
+      // Scripting is disabled until the Lua issue lands: the error byte, connection kept.
+      service.counters().script++;
+      return Fail(request, out, true);
+    case kBinaryReplication:
+      // No update log: error byte and close (spec/binary.md 7).
+      out->push_back(static_cast<char>(kBinaryError));
+      return false;
+    default:
+      return false;
+  }
+}
+
+std::string_view BinaryRequestName(uint8_t magic) {
+  switch (magic) {
+    case kBinarySetBulk: return "bin_set_bulk";
+    case kBinaryRemoveBulk: return "bin_remove_bulk";
+    case kBinaryGetBulk: return "bin_get_bulk";
+    case kBinaryPlayScript: return "bin_play_script";
+    case kBinaryReplication: return "bin_replication";
+    default: return "bin_unknown";
+  }
+}
+
+}  // namespace ryoan::server

@@ -1,0 +1,93 @@
+// The background removal of expired records and the kt* capacity caps (spec/databases.md
+// 4.5, 4.6). Every operation adds to a score; once it reaches a threshold, the thread that
+// wins a try-lock examines score/256 records at the GC cursor. No request ever pays for more
+// than its share, except an explicit Vacuum(<= 1).
+#include <algorithm>
+#include <mutex>
+
+#include "storage/db.h"
+
+namespace ryoan::storage {
+namespace {
+
+constexpr int64_t kSweepThreshold = 2048;
+constexpr int64_t kScorePerRecord = 256;
+constexpr int64_t kIdleRecords = 32;  // four vacuum(2)-sized rounds of 8 records
+
+// Removes what the sweeper may remove: records over a kt* cap, then expired ones.
+class SweepVisitor final : public RecordVisitor {
+ public:
+  SweepVisitor(const Engine& engine, const DatabaseSpec& spec, int64_t now)
+      : engine_(engine), spec_(spec), now_(now) {}
+
+  Decision VisitFull(std::string_view, std::string_view, int64_t xt) override {
+    if (spec_.ktcapcnt >= 0 && engine_.Count() > spec_.ktcapcnt) return Decision::Remove();
+    if (spec_.ktcapsiz >= 0 && engine_.Size() > spec_.ktcapsiz) return Decision::Remove();
+    return now_ > xt ? Decision::Remove() : Decision::Keep();
+  }
+
+ private:
+  const Engine& engine_;
+  const DatabaseSpec& spec_;
+  const int64_t now_;
+};
+
+}  // namespace
+
+void DB::AddSweepScore(int64_t score) {
+  if (!sweep_cursor_ || score <= 0) return;
+  int64_t total = sweep_score_.fetch_add(score, std::memory_order_relaxed) + score;
+  if (total < kSweepThreshold) return;
+  std::unique_lock<std::mutex> lock(sweep_mutex_, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another thread is sweeping; the score waits for later
+  int64_t steps = sweep_score_.load(std::memory_order_relaxed) / kScorePerRecord;
+  if (steps <= 0) return;
+  sweep_score_.fetch_sub(steps * kScorePerRecord, std::memory_order_relaxed);
+  SweepSteps(steps);
+}
+
+// Caller holds sweep_mutex_.
+void DB::SweepSteps(int64_t steps) {
+  SweepVisitor visitor(*engine_, spec_, Now());
+  // Records over ktcapcnt are removed even beyond the step budget; each such visit removes
+  // one record, so the extra work is bounded by the excess.
+  if (spec_.ktcapcnt >= 0) steps += std::max<int64_t>(0, engine_->Count() - spec_.ktcapcnt);
+  bool wrapped = false;
+  for (int64_t i = 0; i < steps;) {
+    if (sweep_cursor_->Accept(visitor, /*writable=*/true, /*step=*/true).ok()) {
+      ++i;
+      continue;
+    }
+    // Unpositioned: at the end (or never started). Wrap to the first record, once per call
+    // so that a small database is not swept repeatedly.
+    if (wrapped || !sweep_cursor_->Jump().ok()) break;
+    wrapped = true;
+  }
+}
+
+void DB::SweepAll() {
+  SweepVisitor visitor(*engine_, spec_, Now());
+  std::unique_ptr<EngineCursor> cursor = engine_->NewCursor();
+  if (!cursor->Jump().ok()) return;
+  while (cursor->Accept(visitor, /*writable=*/true, /*step=*/true).ok()) {
+  }
+}
+
+Status DB::Vacuum(int64_t step) {
+  if (readonly()) return Status::NoPerm();
+  if (!sweep_cursor_) return Status::OK();  // persistent: nothing ever expires
+  if (step <= 1) {
+    SweepAll();
+  } else {
+    AddSweepScore(step * kScorePerRecord);
+  }
+  return Status::OK();
+}
+
+void DB::SweepIdle() {
+  if (!sweep_cursor_) return;
+  std::unique_lock<std::mutex> lock(sweep_mutex_, std::try_to_lock);
+  if (lock.owns_lock()) SweepSteps(kIdleRecords);
+}
+
+}  // namespace ryoan::storage

@@ -1,0 +1,87 @@
+// Internal to the DB layer: the adapters through which every DB operation reaches the
+// engine. They apply the expiry rules of spec/databases.md 4.4 and report each applied
+// change to the UpdateObserver while the engine still holds the record's lock.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "storage/db.h"
+#include "storage/engine.h"
+
+namespace ryoan::storage::internal {
+
+// Wraps a visitor that should see only live records. An expired record is shown to the
+// inner visitor as absent (single-key mode) or not at all (skip mode, for cursors and
+// iteration). In persistent mode nothing expires, every record reports kXtMax and writes
+// store kXtMax.
+class TimedVisitor final : public RecordVisitor {
+ public:
+  enum Mode { kExpiredAsAbsent, kSkipExpired };
+
+  TimedVisitor(RecordVisitor& inner, int64_t now, bool persistent, bool writable,
+               UpdateObserver* observer, Mode mode)
+      : inner_(inner),
+        now_(now),
+        persistent_(persistent),
+        writable_(writable),
+        mode_(mode),
+        observer_(observer) {}
+
+  Decision VisitFull(std::string_view key, std::string_view value, int64_t xt) override {
+    if (!persistent_ && now_ > xt) {
+      expired_ = true;
+      if (mode_ == kSkipExpired) return Decision::Keep();
+      return Report(key, inner_.VisitEmpty(key));
+    }
+    return Report(key, inner_.VisitFull(key, value, persistent_ ? kXtMax : xt));
+  }
+
+  Decision VisitEmpty(std::string_view key) override {
+    return Report(key, inner_.VisitEmpty(key));
+  }
+
+  // Whether the last record shown to this adapter had expired.
+  bool expired() const { return expired_; }
+  void reset_expired() { expired_ = false; }
+
+ private:
+  Decision Report(std::string_view key, Decision decision) {
+    if (!writable_) return Decision::Keep();
+    if (decision.op == Decision::kSet) {
+      if (persistent_) decision.xt = kXtMax;
+      if (observer_ != nullptr) observer_->OnSet(key, decision.value, decision.xt);
+    } else if (decision.op == Decision::kRemove) {
+      // Also for absent keys: spec/replication.md 4.1 logs removals of missing keys.
+      if (observer_ != nullptr) observer_->OnRemove(key);
+    }
+    return decision;
+  }
+
+  RecordVisitor& inner_;
+  const int64_t now_;
+  const bool persistent_;
+  const bool writable_;
+  const Mode mode_;
+  UpdateObserver* const observer_;
+  bool expired_ = false;
+};
+
+// A visitor made of two callables, so that each operation reads as a few lines.
+template <typename OnFull, typename OnEmpty>
+class FnVisitor final : public RecordVisitor {
+ public:
+  FnVisitor(OnFull on_full, OnEmpty on_empty)
+      : on_full_(std::move(on_full)), on_empty_(std::move(on_empty)) {}
+  Decision VisitFull(std::string_view key, std::string_view value, int64_t xt) override {
+    return on_full_(key, value, xt);
+  }
+  Decision VisitEmpty(std::string_view key) override { return on_empty_(key); }
+
+ private:
+  OnFull on_full_;
+  OnEmpty on_empty_;
+};
+
+}  // namespace ryoan::storage::internal
