@@ -57,9 +57,12 @@ Clock::time_point DeadlineAfter(double seconds) {
 
 const char* BinaryStatusName(BinaryStatus s) {
   switch (s) {
-    case BinaryStatus::kOk: return "ok";
-    case BinaryStatus::kServerError: return "server error";
-    case BinaryStatus::kNetworkError: return "network error";
+    case BinaryStatus::kOk:
+      return "ok";
+    case BinaryStatus::kServerError:
+      return "server error";
+    case BinaryStatus::kNetworkError:
+      return "network error";
   }
   return "?";
 }
@@ -102,8 +105,7 @@ bool BinaryClient::Open(const std::string& host, int port, double timeout_second
   }
   Clock::time_point deadline = DeadlineAfter(timeout_seconds);
   for (addrinfo* ai = list; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) {
       error_ = std::string("socket: ") + std::strerror(errno);
       continue;
@@ -211,7 +213,9 @@ bool BinaryClient::ReadExact(size_t n, std::string* out) {
   while (buffer_.size() < n) {
     int rc = Fill(timeout_);
     if (rc <= 0) {
-      error_ = rc == 0 ? "connection closed by the server" : rc == -1 ? "read timeout" : "read error";
+      error_ = rc == 0    ? "connection closed by the server"
+               : rc == -1 ? "read timeout"
+                          : "read error";
       return false;
     }
   }
@@ -237,7 +241,9 @@ bool BinaryClient::ReadUntil(std::string_view delimiter, std::string* out, size_
     from = buffer_.size() >= delimiter.size() ? buffer_.size() - delimiter.size() + 1 : 0;
     int rc = Fill(timeout_);
     if (rc <= 0) {
-      error_ = rc == 0 ? "connection closed by the server" : rc == -1 ? "read timeout" : "read error";
+      error_ = rc == 0    ? "connection closed by the server"
+               : rc == -1 ? "read timeout"
+                          : "read error";
       return false;
     }
   }
@@ -278,8 +284,7 @@ bool BinaryClient::Read32(uint32_t* v) {
   return true;
 }
 
-std::string BinaryClient::EncodeSetBulk(const std::vector<BinaryRecord>& records,
-                                        uint32_t flags) {
+std::string BinaryClient::EncodeSetBulk(const std::vector<BinaryRecord>& records, uint32_t flags) {
   std::string out;
   StartFrame(&out, kMagicSetBulk, flags);
   Put32(&out, static_cast<uint32_t>(records.size()));
@@ -401,8 +406,8 @@ BinaryStatus BinaryClient::SetBulk(const std::vector<BinaryRecord>& records, boo
 
 BinaryStatus BinaryClient::RemoveBulk(const std::vector<BinaryKey>& keys, bool no_reply,
                                       uint32_t* hits) {
-  return Exchange(EncodeRemoveBulk(keys, no_reply ? kFlagNoReply : 0), no_reply,
-                  kMagicRemoveBulk, hits, nullptr, nullptr);
+  return Exchange(EncodeRemoveBulk(keys, no_reply ? kFlagNoReply : 0), no_reply, kMagicRemoveBulk,
+                  hits, nullptr, nullptr);
 }
 
 BinaryStatus BinaryClient::GetBulk(const std::vector<BinaryKey>& keys,

@@ -136,8 +136,8 @@ class BinaryClient {
   // Reads more into buffer_ within `timeout_seconds`: 1 bytes, 0 EOF, -1 timeout, -2 error.
   int Fill(double timeout_seconds);
   BinaryStatus Fail(BinaryStatus status, std::string message);
-  BinaryStatus Exchange(const std::string& request, bool no_reply, uint8_t magic,
-                        uint32_t* hits, std::vector<BinaryRecord>* records, BinaryPairs* pairs);
+  BinaryStatus Exchange(const std::string& request, bool no_reply, uint8_t magic, uint32_t* hits,
+                        std::vector<BinaryRecord>* records, BinaryPairs* pairs);
   bool Read32(uint32_t* v);
 
   int fd_ = -1;

@@ -252,8 +252,8 @@ ReadResult HttpConnection::ReadResponse(HttpResponse* r, bool head_request) {
     return ReadResult::kMalformed;
   }
   buffer_.erase(0, end + 4);
-  bool no_body = head_request || (r->status >= 100 && r->status < 200) || r->status == 204 ||
-                 r->status == 304;
+  bool no_body =
+      head_request || (r->status >= 100 && r->status < 200) || r->status == 204 || r->status == 304;
   if (no_body) return ReadResult::kOk;
   const std::string* cl = r->FindHeader("Content-Length");
   if (cl) {

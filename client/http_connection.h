@@ -28,15 +28,15 @@ namespace ryoan::client {
 struct HttpResponse {
   using Header = std::pair<std::string, std::string>;
 
-  std::string version;              // "HTTP/1.1"
-  int status = 0;                   // 200, 404, ...; -1 when no response was read
-  std::string reason;               // "OK"
-  std::vector<Header> headers;      // in arrival order, names as sent, values without
-                                    // leading spaces
-  std::string head;                 // raw bytes from the status line to the blank line
-                                    // (inclusive)
-  std::string body;                 // exactly Content-Length bytes (empty for HEAD)
-  bool body_until_close = false;    // no Content-Length: the body ran until EOF
+  std::string version;            // "HTTP/1.1"
+  int status = 0;                 // 200, 404, ...; -1 when no response was read
+  std::string reason;             // "OK"
+  std::vector<Header> headers;    // in arrival order, names as sent, values without
+                                  // leading spaces
+  std::string head;               // raw bytes from the status line to the blank line
+                                  // (inclusive)
+  std::string body;               // exactly Content-Length bytes (empty for HEAD)
+  bool body_until_close = false;  // no Content-Length: the body ran until EOF
 
   // First header with this name, compared case-insensitively; nullptr if none.
   const std::string* FindHeader(std::string_view name) const;

@@ -38,8 +38,7 @@ int RpcClient::Call(std::string_view name, const RecordMap& in, RecordMap* out) 
   ColumnEncoding enc = ChooseOutputEncoding(in);
   std::string body;
   EncodeTsv(in, enc, &body);
-  std::vector<HttpResponse::Header> headers = {
-      {"Content-Type", std::string(TsvContentType(enc))}};
+  std::vector<HttpResponse::Header> headers = {{"Content-Type", std::string(TsvContentType(enc))}};
   std::string target = "/rpc/" + UrlEncode(name);
   ReadResult rc = session_.Exchange("POST", target, headers, body, &last_response_);
   if (rc != ReadResult::kOk) {
@@ -115,13 +114,11 @@ RpcResult RpcClient::Store(std::string_view name, std::string_view key, std::str
   return CallResult(name, in);
 }
 
-RpcResult RpcClient::Set(std::string_view key, std::string_view value,
-                         std::optional<int64_t> xt) {
+RpcResult RpcClient::Set(std::string_view key, std::string_view value, std::optional<int64_t> xt) {
   return Store("set", key, value, xt);
 }
 
-RpcResult RpcClient::Add(std::string_view key, std::string_view value,
-                         std::optional<int64_t> xt) {
+RpcResult RpcClient::Add(std::string_view key, std::string_view value, std::optional<int64_t> xt) {
   return Store("add", key, value, xt);
 }
 
@@ -164,8 +161,8 @@ RpcResult RpcClient::Remove(std::string_view key) {
   return CallResult("remove", in);
 }
 
-IntResult RpcClient::Increment(std::string_view key, int64_t num,
-                               std::optional<std::string> orig, std::optional<int64_t> xt) {
+IntResult RpcClient::Increment(std::string_view key, int64_t num, std::optional<std::string> orig,
+                               std::optional<int64_t> xt) {
   RecordMap in = WithDb();
   in.Set("key", std::string(key));
   in.Set("num", std::to_string(num));
@@ -178,8 +175,7 @@ IntResult RpcClient::Increment(std::string_view key, int64_t num,
 }
 
 RealResult RpcClient::IncrementDouble(std::string_view key, double num,
-                                      std::optional<std::string> orig,
-                                      std::optional<int64_t> xt) {
+                                      std::optional<std::string> orig, std::optional<int64_t> xt) {
   RecordMap in = WithDb();
   in.Set("key", std::string(key));
   char buf[64];
@@ -268,8 +264,7 @@ KeysResult RpcClient::MatchRegex(std::string_view regex, int64_t max) {
   return Match("match_regex", std::move(in));
 }
 
-KeysResult RpcClient::MatchSimilar(std::string_view origin, int64_t range, bool utf,
-                                   int64_t max) {
+KeysResult RpcClient::MatchSimilar(std::string_view origin, int64_t range, bool utf, int64_t max) {
   RecordMap in = WithDb();
   in.Set("origin", std::string(origin));
   in.Set("range", std::to_string(range));

@@ -5,6 +5,8 @@
 namespace ryoan::server {
 namespace {
 
+constexpr size_t kMaxGetBulkReply = size_t{1} << 29;
+
 void Put16(std::string* out, uint16_t v) {
   char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
   out->append(b, 2);
@@ -106,6 +108,12 @@ bool GetBulk(Service& service, const BinaryRequest& request, std::string_view da
     out->append(key);
     out->append(value);
     hits++;
+    // A small request naming one big record many times must not build an unbounded reply.
+    if (out->size() - start > kMaxGetBulkReply) {
+      out->resize(start);
+      out->push_back(static_cast<char>(kBinaryError));
+      return false;
+    }
   }
   char* h = out->data() + start + 1;
   h[0] = static_cast<char>(hits >> 24);
@@ -141,12 +149,18 @@ bool HandleBinaryRequest(Service& service, const BinaryRequest& request, std::st
 
 std::string_view BinaryRequestName(uint8_t magic) {
   switch (magic) {
-    case kBinarySetBulk: return "bin_set_bulk";
-    case kBinaryRemoveBulk: return "bin_remove_bulk";
-    case kBinaryGetBulk: return "bin_get_bulk";
-    case kBinaryPlayScript: return "bin_play_script";
-    case kBinaryReplication: return "bin_replication";
-    default: return "bin_unknown";
+    case kBinarySetBulk:
+      return "bin_set_bulk";
+    case kBinaryRemoveBulk:
+      return "bin_remove_bulk";
+    case kBinaryGetBulk:
+      return "bin_get_bulk";
+    case kBinaryPlayScript:
+      return "bin_play_script";
+    case kBinaryReplication:
+      return "bin_replication";
+    default:
+      return "bin_unknown";
   }
 }
 

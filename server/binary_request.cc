@@ -9,9 +9,7 @@ uint32_t Read32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }
 
-uint64_t Read64(const unsigned char* p) {
-  return (uint64_t{Read32(p)} << 32) | Read32(p + 4);
-}
+uint64_t Read64(const unsigned char* p) { return (uint64_t{Read32(p)} << 32) | Read32(p + 4); }
 
 }  // namespace
 
@@ -23,8 +21,7 @@ void BinaryRequestParser::Reset() {
 }
 
 BinaryRequestParser::Result BinaryRequestParser::Parse(std::string_view data,
-                                                       BinaryRequest* request,
-                                                       size_t* consumed) {
+                                                       BinaryRequest* request, size_t* consumed) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   size_t size = data.size();
   if (!header_done_) {
@@ -113,8 +110,8 @@ BinaryRequestParser::Result BinaryRequestParser::Parse(std::string_view data,
     uint64_t end = uint64_t{at} + record.key_size + record.value_size;
     if (end > limits_.max_request) return Result::kError;
     if (end > size) return Result::kNeedMore;
-    record.key_offset = at;
-    record.value_offset = at + record.key_size;
+    record.key_offset = static_cast<uint32_t>(at);
+    record.value_offset = static_cast<uint32_t>(at + record.key_size);
     request->records.push_back(record);
     offset_ = static_cast<size_t>(end);
     done_++;

@@ -23,16 +23,18 @@ enum BinaryMagic : uint8_t {
 inline constexpr uint32_t kBinaryNoReply = 0x01;
 
 struct BinaryLimits {
-  uint64_t max_field = uint64_t{1} << 28;  // key, value or name, as the original
+  uint64_t max_field = uint64_t{1} << 28;    // key, value or name, as the original
   uint64_t max_request = uint64_t{1} << 29;  // whole frame (allowed deviation)
-  uint64_t max_records = uint64_t{1} << 24;  // rnum (allowed deviation)
+  uint64_t max_records = uint64_t{1} << 20;  // rnum (allowed deviation)
+  uint64_t max_reply = uint64_t{1} << 29;    // get_bulk reply (allowed deviation)
 };
 
+// Offsets fit 32 bits because a frame is at most max_request (2^29) bytes.
 struct BinaryRecord {
-  uint16_t dbidx = 0;  // set/remove/get_bulk
-  int64_t xt = 0;      // set_bulk
-  size_t key_offset = 0, key_size = 0;
-  size_t value_offset = 0, value_size = 0;  // set_bulk, play_script
+  int64_t xt = 0;  // set_bulk
+  uint32_t key_offset = 0, key_size = 0;
+  uint32_t value_offset = 0, value_size = 0;  // set_bulk, play_script
+  uint16_t dbidx = 0;                         // set/remove/get_bulk
 };
 
 struct BinaryRequest {
@@ -69,9 +71,9 @@ class BinaryRequestParser {
  private:
   BinaryLimits limits_;
   bool header_done_ = false;
-  size_t offset_ = 0;    // bytes parsed so far
-  uint64_t count_ = 0;   // rnum
-  uint64_t done_ = 0;    // records parsed
+  size_t offset_ = 0;   // bytes parsed so far
+  uint64_t count_ = 0;  // rnum
+  uint64_t done_ = 0;   // records parsed
 };
 
 }  // namespace ryoan::server

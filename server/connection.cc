@@ -23,6 +23,7 @@ constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kReadChunk = 64 * 1024;
 // A request that keeps trickling in must still bring this much per -tout to keep its time.
 constexpr size_t kProgressBytes = 64 * 1024;
+constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
@@ -75,6 +76,7 @@ Connection::Connection(Service& service, ConnectionRegistry& registry, tcp::sock
       socket_(std::move(socket)),
       timer_(socket_.get_executor()) {
   boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) peer_ = remote.address().to_string() + ":" + std::to_string(remote.port());
   socket_.set_option(tcp::no_delay(true), ec);
@@ -112,7 +114,9 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
   if (closed_) return;
   if (ec) {
     // EOF or reset. A request cut off mid-body gets the spec's 400 if the peer still reads.
-    if (!input_.empty() && ec == asio::error::eof) {
+    std::string_view rest = input_.unread();
+    bool binary = !rest.empty() && (rest[0] == 0 || static_cast<unsigned char>(rest[0]) >= 0x80);
+    if (!rest.empty() && !binary && ec == asio::error::eof) {
       AppendHttpTransportError(&output_, 400, "receiving data failed");
       closing_ = true;
       DoWrite();
@@ -127,7 +131,9 @@ void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
 }
 
 void Connection::Process() {
-  while (!closing_ && !waiting_ && !input_.empty()) {
+  // Stop answering once enough replies wait to be sent: the rest are answered after the
+  // write, so a client that does not read cannot make replies pile up.
+  while (!closing_ && !waiting_ && !input_.empty() && output_.size() < kMaxPendingOutput) {
     std::string_view data = input_.unread();
     unsigned char first = static_cast<unsigned char>(data[0]);
     if (first == 0x00 || first >= 0x80) {
@@ -170,11 +176,8 @@ void Connection::Continue() {
   } else if (!waiting_) {
     ArmTimer();  // a partial request is pending: it must complete within -tout
   }
-  if (!output_.empty()) {
-    DoWrite();
-    return;
-  }
-  if (writing_) return;
+  if (!output_.empty() && !writing_ && !WriteNow()) return;
+  if (writing_ || closed_) return;
   if (closing_) {
     Close();
     return;
@@ -195,7 +198,8 @@ bool Connection::HandleBinary(std::string_view data) {
     // Records before the malformed one are applied, as the original applies records as it
     // reads them; their reply is replaced by the error byte.
     uint8_t magic = binary_request_.magic;
-    if (!binary_request_.records.empty() && (magic == kBinarySetBulk || magic == kBinaryRemoveBulk)) {
+    if (!binary_request_.records.empty() &&
+        (magic == kBinarySetBulk || magic == kBinaryRemoveBulk)) {
       std::string discarded;
       HandleBinaryRequest(service_, binary_request_, data, &discarded);
     }
@@ -206,6 +210,9 @@ bool Connection::HandleBinary(std::string_view data) {
                       ": " + (healthy ? "1" : "0"));
   }
   binary_parser_.Reset();
+  if (binary_request_.records.capacity() > 4096) {
+    std::vector<BinaryRecord>().swap(binary_request_.records);
+  }
   if (!healthy) {
     closing_ = true;
     return false;
@@ -281,8 +288,7 @@ void Connection::FinishRpc(const std::string& /*name*/, int status, RecordMap& o
   AppendReply(status, headers, body);
 }
 
-void Connection::AppendReply(int status,
-                             std::vector<std::pair<std::string, std::string>>& headers,
+void Connection::AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
                              std::string_view body) {
   const HttpRequest& req = request_;
   bool head = req.method == HttpMethod::kHead;
@@ -295,6 +301,26 @@ void Connection::AppendReply(int status,
   if (LogEnabled(kLogInfo)) {
     Log(kLogInfo, "(" + peer_ + "): " + req.request_line + ": " + std::to_string(status));
   }
+}
+
+// Most replies fit the socket buffer: a direct non-blocking send avoids a round through the
+// reactor and a timer. Returns true when everything was sent.
+bool Connection::WriteNow() {
+  boost::system::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(output_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+  } else if (ec) {
+    Close();
+    return false;
+  }
+  if (n == output_.size()) {
+    output_.clear();
+    return true;
+  }
+  output_.erase(0, n);
+  DoWrite();
+  return false;
 }
 
 void Connection::DoWrite() {

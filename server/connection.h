@@ -60,6 +60,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void FinishRpc(const std::string& name, int status, RecordMap& output);
   void AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
                    std::string_view body);
+  bool WriteNow();
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec, size_t n);
   void Close();

@@ -34,8 +34,7 @@ void LogUnsupported(const ServerOptions& o) {
   if (!o.plugin_server.empty()) note("-plsv (plug-in server)");
   if (!o.plugin_db.empty()) note("-pldb (plug-in database)");
   if (!o.bgs_dir.empty()) note("-bgs (background snapshots)");
-  if (o.open_autotran || o.open_autosync || o.open_nolock || o.open_trylock ||
-      o.open_norepair) {
+  if (o.open_autotran || o.open_autosync || o.open_nolock || o.open_trylock || o.open_norepair) {
     note("-oat/-oas/-onl/-otl/-onr (file database open modes)");
   }
   if (o.sync_interval > 0) note("-asi (periodic synchronization)");

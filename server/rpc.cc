@@ -103,8 +103,7 @@ int RunRpc(Service& service, Session& session, std::string_view name, const Reco
     auto it = session.cursors.find(call.cursor_id);
     if (it != session.cursors.end()) {
       call.cursor = it->second.get();
-    } else if (call.db != nullptr && procedure != nullptr &&
-               procedure->handler != RpcCurDelete) {
+    } else if (call.db != nullptr && procedure != nullptr && procedure->handler != RpcCurDelete) {
       auto cursor = call.db->NewCursor();
       call.cursor = cursor.get();
       session.cursors.emplace(call.cursor_id, std::move(cursor));

@@ -22,8 +22,7 @@ using storage::Status;
 std::string Fixed6(double v) { return FormatReal(v, 6); }
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // Runs `<dir>/<command> <path> <ts>` and waits for it; true on exit status 0.
@@ -74,8 +73,7 @@ void RpcReport(RpcCall& call) {
     total_count += count;
     total_size += size;
     out.Set("db_" + std::to_string(i), "count=" + std::to_string(count) +
-                                           " size=" + std::to_string(size) +
-                                           " path=" + db->path());
+                                           " size=" + std::to_string(size) + " path=" + db->path());
   }
   out.Set("db_total_count", std::to_string(total_count));
   out.Set("db_total_size", std::to_string(total_size));
@@ -129,8 +127,7 @@ void RpcSynchronize(RpcCall& call) {
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
       char ts[32];
-      std::snprintf(ts, sizeof(ts), "%020llu",
-                    static_cast<unsigned long long>(ms) * 1000000ULL);
+      std::snprintf(ts, sizeof(ts), "%020llu", static_cast<unsigned long long>(ms) * 1000000ULL);
       return RunSyncCommand(dir, name, path, ts) ? Status::OK()
                                                  : Status::Logic("postprocessing failed");
     };

@@ -122,8 +122,7 @@ void RpcIncrementDouble(RpcCall& call) {
     }
   }
   double result = 0;
-  Status s =
-      call.db->IncrementDouble(*key, ParseReal(*num), orig, XtParam(call.input), &result);
+  Status s = call.db->IncrementDouble(*key, ParseReal(*num), orig, XtParam(call.input), &result);
   if (!s.ok()) {
     CountAndFail(call, c.set_misses, s);
     return;
@@ -231,8 +230,8 @@ void RpcSetBulk(RpcCall& call) {
   Counters& c = call.service.counters();
   c.set += static_cast<int64_t>(records.size());
   int64_t count = 0;
-  Status s = call.db->SetBulk(records, XtParam(call.input), FlagParam(call.input, "atomic"),
-                              &count);
+  Status s =
+      call.db->SetBulk(records, XtParam(call.input), FlagParam(call.input, "atomic"), &count);
   if (!s.ok()) {
     CountAndFail(call, c.set_misses, s);
     return;

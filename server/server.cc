@@ -94,8 +94,7 @@ void Server::Start() {
 void Server::Accept() {
   asio::io_context& target = *contexts_[next_context_];
   next_context_ = (next_context_ + 1) % contexts_.size();
-  acceptor_->async_accept(target, [this](const boost::system::error_code& ec,
-                                         tcp::socket socket) {
+  acceptor_->async_accept(target, [this](const boost::system::error_code& ec, tcp::socket socket) {
     if (stopped_ || !acceptor_->is_open()) return;
     if (ec) {
       if (ec == asio::error::operation_aborted) return;

@@ -19,8 +19,8 @@ namespace ryoan::server {
 
 // The `report` counters (spec/http-rpc.md 9.3). Relaxed atomics: they are statistics.
 struct Counters {
-  std::atomic<int64_t> set{0}, set_misses{0}, remove{0}, remove_misses{0}, get{0},
-      get_misses{0}, script{0}, misc{0};
+  std::atomic<int64_t> set{0}, set_misses{0}, remove{0}, remove_misses{0}, get{0}, get_misses{0},
+      script{0}, misc{0};
 };
 
 class Service {

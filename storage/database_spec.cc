@@ -16,15 +16,15 @@ struct Alias {
 
 // Parameter names as users may spell them -> the one name the rest of the code reads.
 constexpr Alias kParamAliases[] = {
-    {"logger", "log"},         {"logkind", "logkinds"},      {"lpx", "logpx"},
-    {"metatrigger", "mtrg"},   {"meta_trigger", "mtrg"},     {"mtpx", "mtrgpx"},
-    {"buckets", "bnum"},       {"capcount", "capcnt"},       {"cap_count", "capcnt"},
-    {"capsize", "capsiz"},     {"cap_size", "capsiz"},       {"options", "opts"},
-    {"compressor", "zcomp"},   {"pass", "zkey"},             {"password", "zkey"},
-    {"alignment", "apow"},     {"fbp", "fpow"},              {"map", "msiz"},
-    {"defrag", "dfunit"},      {"page", "psiz"},             {"cache", "pccap"},
-    {"comparator", "rcomp"},   {"ktoptions", "ktopts"},      {"ktcapcount", "ktcapcnt"},
-    {"ktcap_count", "ktcapcnt"}, {"ktcapsize", "ktcapsiz"},  {"ktcap_size", "ktcapsiz"},
+    {"logger", "log"},           {"logkind", "logkinds"},   {"lpx", "logpx"},
+    {"metatrigger", "mtrg"},     {"meta_trigger", "mtrg"},  {"mtpx", "mtrgpx"},
+    {"buckets", "bnum"},         {"capcount", "capcnt"},    {"cap_count", "capcnt"},
+    {"capsize", "capsiz"},       {"cap_size", "capsiz"},    {"options", "opts"},
+    {"compressor", "zcomp"},     {"pass", "zkey"},          {"password", "zkey"},
+    {"alignment", "apow"},       {"fbp", "fpow"},           {"map", "msiz"},
+    {"defrag", "dfunit"},        {"page", "psiz"},          {"cache", "pccap"},
+    {"comparator", "rcomp"},     {"ktoptions", "ktopts"},   {"ktcapcount", "ktcapcnt"},
+    {"ktcap_count", "ktcapcnt"}, {"ktcapsize", "ktcapsiz"}, {"ktcap_size", "ktcapsiz"},
 };
 
 struct TypeName {
@@ -34,25 +34,25 @@ struct TypeName {
 
 // Names accepted by "#type=".
 constexpr TypeName kTypeNames[] = {
-    {"-", DatabaseType::kProtoHash},   {"kcph", DatabaseType::kProtoHash},
+    {"-", DatabaseType::kProtoHash},    {"kcph", DatabaseType::kProtoHash},
     {"phdb", DatabaseType::kProtoHash}, {"phash", DatabaseType::kProtoHash},
-    {"+", DatabaseType::kProtoTree},   {"kcpt", DatabaseType::kProtoTree},
+    {"+", DatabaseType::kProtoTree},    {"kcpt", DatabaseType::kProtoTree},
     {"ptdb", DatabaseType::kProtoTree}, {"ptree", DatabaseType::kProtoTree},
-    {":", DatabaseType::kStash},       {"kcs", DatabaseType::kStash},
-    {"sdb", DatabaseType::kStash},     {"stash", DatabaseType::kStash},
-    {"*", DatabaseType::kCacheHash},   {"kcc", DatabaseType::kCacheHash},
-    {"cdb", DatabaseType::kCacheHash}, {"cache", DatabaseType::kCacheHash},
-    {"%", DatabaseType::kCacheTree},   {"kcg", DatabaseType::kCacheTree},
-    {"gdb", DatabaseType::kCacheTree}, {"grass", DatabaseType::kCacheTree},
-    {"kch", DatabaseType::kFileHash},  {"hdb", DatabaseType::kFileHash},
-    {"hash", DatabaseType::kFileHash}, {"kct", DatabaseType::kFileTree},
-    {"tdb", DatabaseType::kFileTree},  {"tree", DatabaseType::kFileTree},
-    {"kcd", DatabaseType::kDirHash},   {"ddb", DatabaseType::kDirHash},
-    {"dir", DatabaseType::kDirHash},   {"directory", DatabaseType::kDirHash},
-    {"kcf", DatabaseType::kDirTree},   {"fdb", DatabaseType::kDirTree},
-    {"for", DatabaseType::kDirTree},   {"forest", DatabaseType::kDirTree},
-    {"kcx", DatabaseType::kText},      {"xdb", DatabaseType::kText},
-    {"txt", DatabaseType::kText},      {"text", DatabaseType::kText},
+    {":", DatabaseType::kStash},        {"kcs", DatabaseType::kStash},
+    {"sdb", DatabaseType::kStash},      {"stash", DatabaseType::kStash},
+    {"*", DatabaseType::kCacheHash},    {"kcc", DatabaseType::kCacheHash},
+    {"cdb", DatabaseType::kCacheHash},  {"cache", DatabaseType::kCacheHash},
+    {"%", DatabaseType::kCacheTree},    {"kcg", DatabaseType::kCacheTree},
+    {"gdb", DatabaseType::kCacheTree},  {"grass", DatabaseType::kCacheTree},
+    {"kch", DatabaseType::kFileHash},   {"hdb", DatabaseType::kFileHash},
+    {"hash", DatabaseType::kFileHash},  {"kct", DatabaseType::kFileTree},
+    {"tdb", DatabaseType::kFileTree},   {"tree", DatabaseType::kFileTree},
+    {"kcd", DatabaseType::kDirHash},    {"ddb", DatabaseType::kDirHash},
+    {"dir", DatabaseType::kDirHash},    {"directory", DatabaseType::kDirHash},
+    {"kcf", DatabaseType::kDirTree},    {"fdb", DatabaseType::kDirTree},
+    {"for", DatabaseType::kDirTree},    {"forest", DatabaseType::kDirTree},
+    {"kcx", DatabaseType::kText},       {"xdb", DatabaseType::kText},
+    {"txt", DatabaseType::kText},       {"text", DatabaseType::kText},
 };
 
 // File extensions (text after the last '.') that select a type.

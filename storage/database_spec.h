@@ -11,16 +11,16 @@
 namespace ryoan::storage {
 
 enum class DatabaseType : int {
-  kProtoHash = 0x10,   // "-"
-  kProtoTree = 0x11,   // "+"
-  kStash = 0x18,       // ":"
-  kCacheHash = 0x20,   // "*"
-  kCacheTree = 0x21,   // "%"
-  kFileHash = 0x30,    // ".kch"
-  kFileTree = 0x31,    // ".kct"
-  kDirHash = 0x40,     // ".kcd"
-  kDirTree = 0x41,     // ".kcf"
-  kText = 0x50,        // ".kcx"
+  kProtoHash = 0x10,  // "-"
+  kProtoTree = 0x11,  // "+"
+  kStash = 0x18,      // ":"
+  kCacheHash = 0x20,  // "*"
+  kCacheTree = 0x21,  // "%"
+  kFileHash = 0x30,   // ".kch"
+  kFileTree = 0x31,   // ".kct"
+  kDirHash = 0x40,    // ".kcd"
+  kDirTree = 0x41,    // ".kcf"
+  kText = 0x50,       // ".kcx"
 };
 
 struct DatabaseSpec {
@@ -37,7 +37,7 @@ struct DatabaseSpec {
   int64_t ktcapcnt = -1;
   int64_t ktcapsiz = -1;
   int64_t bnum = -1;
-  bool persistent = false;  // ktopts=p
+  bool persistent = false;    // ktopts=p
   std::string rcomp = "lex";  // lex, dec, lexdesc, decdesc (canonical names)
 };
 

@@ -88,8 +88,7 @@ class DB {
  public:
   // Opens the database an argument names (in-memory types only for now; others give
   // Invalid("unsupported database type: ...")).
-  static Status Open(const DatabaseSpec& spec, const OpenOptions& options,
-                     std::unique_ptr<DB>* db);
+  static Status Open(const DatabaseSpec& spec, const OpenOptions& options, std::unique_ptr<DB>* db);
   ~DB();
 
   const DatabaseSpec& spec() const { return spec_; }
@@ -122,8 +121,8 @@ class DB {
   Status Seize(std::string_view key, std::string* value, int64_t* xt);
 
   // Bulk operations; `atomic` locks the whole batch together.
-  Status SetBulk(const std::vector<std::pair<std::string, std::string>>& records,
-                 int64_t xt_arg, bool atomic, int64_t* count);
+  Status SetBulk(const std::vector<std::pair<std::string, std::string>>& records, int64_t xt_arg,
+                 bool atomic, int64_t* count);
   Status RemoveBulk(const std::vector<std::string>& keys, bool atomic, int64_t* count);
   // Appends (key, value) for each live record found, in the order of `keys`.
   Status GetBulk(const std::vector<std::string>& keys, bool atomic,
@@ -168,8 +167,8 @@ class DB {
   bool expired(int64_t xt, int64_t now) const { return !spec_.persistent && now > xt; }
   // Visits one key through the timed rules and adds the sweeper score.
   Status VisitKey(std::string_view key, RecordVisitor& visitor, bool writable, int64_t now);
-  Status VisitKeys(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
-                   bool writable, int64_t now);
+  Status VisitKeys(const std::vector<std::string_view>& keys, RecordVisitor& visitor, bool writable,
+                   int64_t now);
   // Calls fn(key, xt) for each record in cursor order starting at the first record (or at
   // `start` on ordered databases when given) until fn returns false.
   void ScanKeys(const std::string_view* start,
@@ -182,8 +181,13 @@ class DB {
   std::unique_ptr<Engine> engine_;
   UpdateObserver* observer_ = nullptr;
   // Background removal of expired records (spec/databases.md 4.5): each operation adds to
-  // the score; at 2048 one thread examines score/256 records at the GC cursor.
-  std::atomic<int64_t> sweep_score_{0};
+  // the score (striped by thread); at 2048 one thread examines score/256 records at the GC
+  // cursor.
+  static constexpr size_t kScoreStripes = 8;
+  struct alignas(64) ScoreStripe {
+    std::atomic<int64_t> score{0};
+  };
+  ScoreStripe sweep_scores_[kScoreStripes];
   std::mutex sweep_mutex_;
   std::unique_ptr<EngineCursor> sweep_cursor_;
   void AddSweepScore(int64_t score);

@@ -51,11 +51,12 @@ using hash_internal::Shard;
 namespace {
 
 constexpr int kMinBits = 3;
-constexpr int kDefaultBits = 8;   // 256 buckets per shard until the table grows
+constexpr int kDefaultBits = 8;  // 256 buckets per shard until the table grows
 constexpr int kMaxInitialBits = 20;
 constexpr int kMaxBits = 48;
 constexpr size_t kCacheSlots = 16;  // spec/databases.md 4.6
-constexpr size_t kShards = 64;      // must stay <= 64: AcceptBulk keeps a 64-bit shard mask
+constexpr size_t kShards = 64;
+static_assert(kShards <= 64 && kCacheSlots <= 64, "AcceptBulk keeps a 64-bit shard mask");
 constexpr int64_t kDefaultBnum = 1048583;
 
 size_t BucketOf(const Shard& shard, uint64_t hash) { return hash >> (64 - shard.bits); }
@@ -369,9 +370,9 @@ Record* HashEngine::Apply(Shard& shard, Record** link, bool found, uint64_t hash
     fresh->next = r->next;
     *link = fresh;
     if (options_.lru) LruReplace(shard, r, fresh);
-    shard.bytes.fetch_add(static_cast<int64_t>(fresh->footprint()) -
-                              static_cast<int64_t>(r->footprint()),
-                          std::memory_order_relaxed);
+    shard.bytes.fetch_add(
+        static_cast<int64_t>(fresh->footprint()) - static_cast<int64_t>(r->footprint()),
+        std::memory_order_relaxed);
     bool grew = fresh->footprint() > r->footprint();
     std::free(r);
     if (allow_evict && grew && options_.lru) MaybeEvict(shard, fresh);
@@ -422,9 +423,8 @@ void HashEngine::Grow(Shard& shard) {
 }
 
 void HashEngine::MaybeEvict(Shard& shard, const Record* keep) {
-  bool over =
-      (slot_capcnt_ >= 0 && shard.count.load(std::memory_order_relaxed) > slot_capcnt_) ||
-      (slot_capsiz_ >= 0 && shard.bytes.load(std::memory_order_relaxed) > slot_capsiz_);
+  bool over = (slot_capcnt_ >= 0 && shard.count.load(std::memory_order_relaxed) > slot_capcnt_) ||
+              (slot_capsiz_ >= 0 && shard.bytes.load(std::memory_order_relaxed) > slot_capsiz_);
   Record* victim = shard.lru_oldest;
   if (!over || victim == nullptr || victim == keep) return;
   bool found;
@@ -478,9 +478,7 @@ Status HashEngine::Iterate(RecordVisitor& visitor, bool writable) {
   return Status::OK();
 }
 
-std::unique_ptr<EngineCursor> HashEngine::NewCursor() {
-  return std::make_unique<CursorImpl>(this);
-}
+std::unique_ptr<EngineCursor> HashEngine::NewCursor() { return std::make_unique<CursorImpl>(this); }
 
 Status HashEngine::Clear() { return ClearWith({}); }
 

@@ -52,8 +52,8 @@ int64_t DecodeInt64(const char* in) {
   return static_cast<int64_t>(u);
 }
 
-IncrementOutcome IncrementInt(std::optional<std::string_view> current, int64_t num,
-                              int64_t orig, int64_t* result, char out[8]) {
+IncrementOutcome IncrementInt(std::optional<std::string_view> current, int64_t num, int64_t orig,
+                              int64_t* result, char out[8]) {
   int64_t value;
   if (current.has_value()) {
     if (current->size() != 8) return IncrementOutcome::kFail;
@@ -75,8 +75,8 @@ IncrementOutcome IncrementInt(std::optional<std::string_view> current, int64_t n
   return value == kMin ? IncrementOutcome::kWriteFail : IncrementOutcome::kWrite;
 }
 
-IncrementOutcome IncrementDouble(std::optional<std::string_view> current, double num,
-                                 double orig, double* result, char out[16]) {
+IncrementOutcome IncrementDouble(std::optional<std::string_view> current, double num, double orig,
+                                 double* result, char out[16]) {
   const double inf = std::numeric_limits<double>::infinity();
   if (!current.has_value()) {
     if (std::isnan(orig) || orig == -inf) return IncrementOutcome::kFail;

@@ -20,12 +20,12 @@ inline constexpr int64_t kDecUnit = 1000000000000000;  // 10^15: fraction unit o
 
 // `current`: the live value, or nullopt when absent. orig INT64_MIN = "try", INT64_MAX =
 // "set". On kWrite/kWriteFail `out` holds the 8 bytes to store.
-IncrementOutcome IncrementInt(std::optional<std::string_view> current, int64_t num,
-                              int64_t orig, int64_t* result, char out[8]);
+IncrementOutcome IncrementInt(std::optional<std::string_view> current, int64_t num, int64_t orig,
+                              int64_t* result, char out[8]);
 
 // orig -inf = "try", +inf = "set". On kWrite/kWriteFail `out` holds the 16 bytes to store.
-IncrementOutcome IncrementDouble(std::optional<std::string_view> current, double num,
-                                 double orig, double* result, char out[16]);
+IncrementOutcome IncrementDouble(std::optional<std::string_view> current, double num, double orig,
+                                 double* result, char out[16]);
 
 // Helpers for the byte formats.
 void EncodeInt64(int64_t v, char out[8]);

@@ -67,20 +67,28 @@ KeyComparator KeyComparator::FromName(std::string_view name) {
 
 const char* KeyComparator::name() const {
   switch (kind_) {
-    case kLex: return "lex";
-    case kDec: return "dec";
-    case kLexDesc: return "lexdesc";
-    case kDecDesc: return "decdesc";
+    case kLex:
+      return "lex";
+    case kDec:
+      return "dec";
+    case kLexDesc:
+      return "lexdesc";
+    case kDecDesc:
+      return "decdesc";
   }
   return "lex";
 }
 
 int KeyComparator::Compare(std::string_view a, std::string_view b) const {
   switch (kind_) {
-    case kLex: return CompareLex(a, b);
-    case kDec: return CompareDec(a, b);
-    case kLexDesc: return CompareLex(b, a);
-    case kDecDesc: return CompareDec(b, a);
+    case kLex:
+      return CompareLex(a, b);
+    case kDec:
+      return CompareDec(a, b);
+    case kLexDesc:
+      return CompareLex(b, a);
+    case kDecDesc:
+      return CompareDec(b, a);
   }
   return 0;
 }

@@ -1,13 +1,13 @@
 // Key searches: match_prefix, match_regex, match_similar (spec/databases.md 5.3). They scan
 // with an engine cursor, so other clients are not blocked, and leave out expired keys (the
 // deviation spec/http-rpc.md 9.28 allows).
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <re2/re2.h>
 
 #include "storage/db.h"
 #include "storage/key_comparator.h"

@@ -10,16 +10,16 @@ namespace ryoan::storage {
 
 enum class Code : int {
   kSuccess = 0,
-  kNoImpl = 1,    // "not implemented"
-  kInvalid = 2,   // "invalid operation"
-  kNoRepos = 3,   // "no repository"
-  kNoPerm = 4,    // "no permission"
-  kBroken = 5,    // "broken file"
-  kDupRec = 6,    // "record duplication"
-  kNoRec = 7,     // "no record"
-  kLogic = 8,     // "logical inconsistency"
-  kSystem = 9,    // "system error"
-  kMisc = 15,     // "miscellaneous error"
+  kNoImpl = 1,   // "not implemented"
+  kInvalid = 2,  // "invalid operation"
+  kNoRepos = 3,  // "no repository"
+  kNoPerm = 4,   // "no permission"
+  kBroken = 5,   // "broken file"
+  kDupRec = 6,   // "record duplication"
+  kNoRec = 7,    // "no record"
+  kLogic = 8,    // "logical inconsistency"
+  kSystem = 9,   // "system error"
+  kMisc = 15,    // "miscellaneous error"
 };
 
 // The name clients see for a code, e.g. "no record".
@@ -33,7 +33,9 @@ class Status {
   static Status OK() { return Status(); }
   static Status NoImpl(std::string m = "not implemented") { return {Code::kNoImpl, std::move(m)}; }
   static Status Invalid(std::string m) { return {Code::kInvalid, std::move(m)}; }
-  static Status NoPerm(std::string m = "permission denied") { return {Code::kNoPerm, std::move(m)}; }
+  static Status NoPerm(std::string m = "permission denied") {
+    return {Code::kNoPerm, std::move(m)};
+  }
   static Status DupRec() { return {Code::kDupRec, "record duplication"}; }
   static Status NoRec(std::string m = "no record") { return {Code::kNoRec, std::move(m)}; }
   static Status Logic(std::string m = "logical inconsistency") {

@@ -13,6 +13,7 @@ namespace {
 constexpr int64_t kSweepThreshold = 2048;
 constexpr int64_t kScorePerRecord = 256;
 constexpr int64_t kIdleRecords = 32;  // four vacuum(2)-sized rounds of 8 records
+constexpr int64_t kMaxStepsPerSweep = 4096;
 
 // Removes what the sweeper may remove: records over a kt* cap, then expired ones.
 class SweepVisitor final : public RecordVisitor {
@@ -34,16 +35,28 @@ class SweepVisitor final : public RecordVisitor {
 
 }  // namespace
 
+// Each thread adds to its own stripe of the score: one shared counter bumped by every
+// request of every core would cost more than the sweeping itself. The threshold applies per
+// stripe, so the sweep rate (one record per 256 points) is unchanged.
+static size_t ThreadStripe() {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t stripe = next.fetch_add(1, std::memory_order_relaxed);
+  return stripe;
+}
+
 void DB::AddSweepScore(int64_t score) {
   if (!sweep_cursor_ || score <= 0) return;
-  int64_t total = sweep_score_.fetch_add(score, std::memory_order_relaxed) + score;
+  std::atomic<int64_t>& stripe = sweep_scores_[ThreadStripe() % kScoreStripes].score;
+  int64_t total = stripe.fetch_add(score, std::memory_order_relaxed) + score;
   if (total < kSweepThreshold) return;
   std::unique_lock<std::mutex> lock(sweep_mutex_, std::try_to_lock);
   if (!lock.owns_lock()) return;  // another thread is sweeping; the score waits for later
-  int64_t steps = sweep_score_.load(std::memory_order_relaxed) / kScorePerRecord;
+  int64_t steps = stripe.load(std::memory_order_relaxed) / kScorePerRecord;
   if (steps <= 0) return;
-  sweep_score_.fetch_sub(steps * kScorePerRecord, std::memory_order_relaxed);
-  SweepSteps(steps);
+  stripe.fetch_sub(steps * kScorePerRecord, std::memory_order_relaxed);
+  // A huge score (an iterate over millions of records adds count/4 x 256) must not make one
+  // request sweep the whole database: the excess is dropped.
+  SweepSteps(std::min(steps, kMaxStepsPerSweep));
 }
 
 // Caller holds sweep_mutex_.

@@ -38,9 +38,7 @@ class TimedVisitor final : public RecordVisitor {
     return Report(key, inner_.VisitFull(key, value, persistent_ ? kXtMax : xt));
   }
 
-  Decision VisitEmpty(std::string_view key) override {
-    return Report(key, inner_.VisitEmpty(key));
-  }
+  Decision VisitEmpty(std::string_view key) override { return Report(key, inner_.VisitEmpty(key)); }
 
   // Whether the last record shown to this adapter had expired.
   bool expired() const { return expired_; }

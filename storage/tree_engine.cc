@@ -13,44 +13,40 @@ class TreeEngine::CursorImpl : public EngineCursor {
   explicit CursorImpl(TreeEngine* engine) : engine_(engine) {}
 
   Status Jump() override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     return PositionAt(engine_->map_.begin());
   }
 
   Status Jump(std::string_view key) override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     return PositionAt(engine_->map_.lower_bound(key));
   }
 
   Status JumpBack() override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     return PositionBefore(engine_->map_.end());
   }
 
   Status JumpBack(std::string_view key) override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     return PositionBefore(engine_->map_.upper_bound(key));
   }
 
   Status Step() override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     if (!Valid()) return Unposition();
     return PositionAt(engine_->map_.upper_bound(key_));
   }
 
   Status StepBack() override {
-    std::shared_lock lock(engine_->mu_);
+    std::lock_guard lock(engine_->mu_);
     if (!Valid()) return Unposition();
     return PositionBefore(engine_->map_.lower_bound(key_));
   }
 
   Status Accept(RecordVisitor& visitor, bool writable, bool step) override {
-    if (writable) {
-      std::unique_lock lock(engine_->mu_);
-      return AcceptLocked(visitor, true, step);
-    }
-    std::shared_lock lock(engine_->mu_);
-    return AcceptLocked(visitor, false, step);
+    std::lock_guard lock(engine_->mu_);
+    return AcceptLocked(visitor, writable, step);
   }
 
  private:
@@ -142,58 +138,38 @@ void TreeEngine::VisitLocked(std::string_view key, RecordVisitor& visitor, bool 
 }
 
 Status TreeEngine::Accept(std::string_view key, RecordVisitor& visitor, bool writable) {
-  if (writable) {
-    std::unique_lock lock(mu_);
-    VisitLocked(key, visitor, true);
-  } else {
-    std::shared_lock lock(mu_);
-    VisitLocked(key, visitor, false);
-  }
+  std::lock_guard lock(mu_);
+  VisitLocked(key, visitor, writable);
   return Status::OK();
 }
 
 Status TreeEngine::AcceptBulk(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
                               bool writable) {
-  if (writable) {
-    std::unique_lock lock(mu_);
-    for (std::string_view key : keys) VisitLocked(key, visitor, true);
-  } else {
-    std::shared_lock lock(mu_);
-    for (std::string_view key : keys) VisitLocked(key, visitor, false);
-  }
+  std::lock_guard lock(mu_);
+  for (std::string_view key : keys) VisitLocked(key, visitor, writable);
   return Status::OK();
 }
 
 Status TreeEngine::Iterate(RecordVisitor& visitor, bool writable) {
-  auto run = [&] {
-    for (auto it = map_.begin(); it != map_.end();) {
-      Decision decision = visitor.VisitFull(it->first, it->second.value, it->second.xt);
-      if (writable && decision.op == Decision::kRemove) {
-        it = ApplyFound(it, decision);
-        continue;
-      }
-      if (writable) ApplyFound(it, decision);
-      ++it;
+  std::lock_guard lock(mu_);
+  for (auto it = map_.begin(); it != map_.end();) {
+    Decision decision = visitor.VisitFull(it->first, it->second.value, it->second.xt);
+    if (writable && decision.op == Decision::kRemove) {
+      it = ApplyFound(it, decision);
+      continue;
     }
-  };
-  if (writable) {
-    std::unique_lock lock(mu_);
-    run();
-  } else {
-    std::shared_lock lock(mu_);
-    run();
+    if (writable) ApplyFound(it, decision);
+    ++it;
   }
   return Status::OK();
 }
 
-std::unique_ptr<EngineCursor> TreeEngine::NewCursor() {
-  return std::make_unique<CursorImpl>(this);
-}
+std::unique_ptr<EngineCursor> TreeEngine::NewCursor() { return std::make_unique<CursorImpl>(this); }
 
 Status TreeEngine::Clear() { return ClearWith({}); }
 
 Status TreeEngine::ClearWith(const std::function<void()>& while_locked) {
-  std::unique_lock lock(mu_);
+  std::lock_guard lock(mu_);
   map_.clear();
   count_.store(0, std::memory_order_relaxed);
   bytes_.store(0, std::memory_order_relaxed);

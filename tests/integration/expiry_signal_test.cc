@@ -80,8 +80,7 @@ TEST_F(Expiry, RecordWithXtOneIsGoneWithinThreeSeconds) {
 }
 
 TEST_F(Expiry, RestPutXtIsAbsoluteAndGetReportsItAsRfc1123) {
-  HttpResponse put =
-      Exchange(BodyRequest("PUT", "/rx1", "", "v", "X-Kt-Xt: 2000000000\r\n"));
+  HttpResponse put = Exchange(BodyRequest("PUT", "/rx1", "", "v", "X-Kt-Xt: 2000000000\r\n"));
   EXPECT_EQ(put.status, 201);
   HttpResponse get = Get("/rx1");
   EXPECT_EQ(get.status, 200);
@@ -94,8 +93,8 @@ TEST_F(Expiry, RestPutXtIsAbsoluteAndGetReportsItAsRfc1123) {
 
 TEST_F(Expiry, RestPutAcceptsTheSpecDateForms) {
   const char* forms[] = {"Wed, 18 May 2033 03:33:20 GMT", "0x77359400",
-                         "2033-05-18T12:33:20+09:00", "2033-05-18T03:33:20Z",
-                         "2033/05/18 03:33:20", "18 May 2033 12:33:20 +0900"};
+                         "2033-05-18T12:33:20+09:00",     "2033-05-18T03:33:20Z",
+                         "2033/05/18 03:33:20",           "18 May 2033 12:33:20 +0900"};
   for (const char* form : forms) {
     HttpResponse put =
         Exchange(BodyRequest("PUT", "/rx2", "", "v", std::string("X-Kt-Xt: ") + form + "\r\n"));
@@ -105,8 +104,7 @@ TEST_F(Expiry, RestPutAcceptsTheSpecDateForms) {
 }
 
 TEST_F(Expiry, RestPutWithoutOrWithUnparsableXtHasNoExpiration) {
-  EXPECT_EQ(Exchange(BodyRequest("PUT", "/rx3", "", "v", "X-Kt-Xt: 2000000000\r\n")).status,
-            201);
+  EXPECT_EQ(Exchange(BodyRequest("PUT", "/rx3", "", "v", "X-Kt-Xt: 2000000000\r\n")).status, 201);
   EXPECT_EQ(Exchange(BodyRequest("PUT", "/rx3", "", "v")).status, 201);
   EXPECT_FALSE(Get("/rx3").HasHeader("X-Kt-Xt"));
   ExpectRpcReply(Get("/rpc/get?key=rx3"), 200, kTsv, "value\tv\n");

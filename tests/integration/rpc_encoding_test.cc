@@ -45,8 +45,7 @@ TEST_F(RpcEncoding, FormContentTypeIsMatchedCaseInsensitivelyAsPrefix) {
 
 TEST_F(RpcEncoding, BodyWithoutOrWithOtherContentTypeIsIgnored) {
   ExpectRpcReply(Exchange(BodyRequest("POST", "/rpc/echo", "", "a=1")), 200, kTsv, "");
-  ExpectRpcReply(Exchange(BodyRequest("POST", "/rpc/echo", "text/plain", "a\t1\n")), 200, kTsv,
-                 "");
+  ExpectRpcReply(Exchange(BodyRequest("POST", "/rpc/echo", "text/plain", "a\t1\n")), 200, kTsv, "");
 }
 
 TEST_F(RpcEncoding, RawTsvKeepsFurtherTabsInTheValue) {
@@ -68,8 +67,8 @@ TEST_F(RpcEncoding, TsvColencBDecodesNamesAndValues) {
 TEST_F(RpcEncoding, TsvColencQDecodesQuotedPrintable) {
   // "x=3Dy=09z" is "x=y<TAB>z"; the echo needs encoding and U wins (14 >= 10).
   ExpectRpcReply(
-      Exchange(PostTsv("/rpc/echo", "a\tx=3Dy=09z\n", "text/tab-separated-values; colenc=Q")),
-      200, kTsvU, "a\tx%3dy%09z\n");
+      Exchange(PostTsv("/rpc/echo", "a\tx=3Dy=09z\n", "text/tab-separated-values; colenc=Q")), 200,
+      kTsvU, "a\tx%3dy%09z\n");
 }
 
 TEST_F(RpcEncoding, TsvColencUDecodesUrlEncoding) {
@@ -77,12 +76,11 @@ TEST_F(RpcEncoding, TsvColencUDecodesUrlEncoding) {
 }
 
 TEST_F(RpcEncoding, ColencAttributeIsCaseInsensitiveAndMayBeQuoted) {
-  ExpectRpcReply(Exchange(PostTsv("/rpc/echo", "YQ==\tYg==\n",
-                                  "Text/Tab-Separated-Values; COLENC=\"b\"")),
-                 200, kTsv, "a\tb\n");
   ExpectRpcReply(
-      Exchange(PostTsv("/rpc/echo", "%61\t%62\n", "text/tab-separated-values;colenc=u")), 200,
-      kTsv, "a\tb\n");
+      Exchange(PostTsv("/rpc/echo", "YQ==\tYg==\n", "Text/Tab-Separated-Values; COLENC=\"b\"")),
+      200, kTsv, "a\tb\n");
+  ExpectRpcReply(Exchange(PostTsv("/rpc/echo", "%61\t%62\n", "text/tab-separated-values;colenc=u")),
+                 200, kTsv, "a\tb\n");
 }
 
 TEST_F(RpcEncoding, QueryAndTsvBodyMixWithTheBodyWinning) {
@@ -109,8 +107,7 @@ TEST_F(RpcEncoding, PlainTextStaysRaw) {
 
 TEST_F(RpcEncoding, Utf8TextStaysRaw) {
   ExpectRpcReply(Get("/rpc/set?key=enc2&value=%C3%A9%E6%97%A5%E6%9C%AC"), 200, kTsv, "");
-  ExpectRpcReply(Get("/rpc/get?key=enc2"), 200, kTsv,
-                 "value\t\xC3\xA9\xE6\x97\xA5\xE6\x9C\xAC\n");
+  ExpectRpcReply(Get("/rpc/get?key=enc2"), 200, kTsv, "value\t\xC3\xA9\xE6\x97\xA5\xE6\x9C\xAC\n");
 }
 
 TEST_F(RpcEncoding, AValueLongerThan255BytesForcesEncoding) {
@@ -168,9 +165,8 @@ TEST_F(RpcEncoding, BinaryKeysAndValuesRoundTripThroughTheClient) {
 
 TEST_F(RpcEncoding, BinaryBulkRecordsRoundTrip) {
   auto db = Rpc("1");
-  std::map<std::string, std::string> recs = {{std::string("\0a", 2), "\t"},
-                                             {"\xE5\xB9\xB9", std::string("\0\0", 2)},
-                                             {"\n", AllBytes()}};
+  std::map<std::string, std::string> recs = {
+      {std::string("\0a", 2), "\t"}, {"\xE5\xB9\xB9", std::string("\0\0", 2)}, {"\n", AllBytes()}};
   ASSERT_EQ(db->SetBulk(recs).value, 3);
   client::BulkResult got = db->GetBulk({std::string("\0a", 2), "\xE5\xB9\xB9", "\n", "zz"});
   ASSERT_EQ(got.status, 200);

@@ -179,8 +179,8 @@ bool ServerProcess::Start(std::string* error) {
 }
 
 bool ServerProcess::SpawnOnce(int port, std::string* error) {
-  std::vector<std::string> args = {"-host", host_, "-port", std::to_string(port),
-                                   "-log", log_path_};
+  std::vector<std::string> args = {"-host", host_,    "-port", std::to_string(port),
+                                   "-log",  log_path_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   args.insert(args.end(), dbs_.begin(), dbs_.end());
   pid_t pid = Spawn(args, stdout_path_, stderr_path_);

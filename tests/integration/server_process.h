@@ -24,10 +24,10 @@ int PickFreePort();
 
 // Outcome of running ktserver to completion (RunKtserver).
 struct ProcessResult {
-  int exit_code = -1;     // exit status, or 128 + signal, or -1 if it had to be killed
+  int exit_code = -1;  // exit status, or 128 + signal, or -1 if it had to be killed
   bool timed_out = false;
-  std::string out;        // stdout
-  std::string err;        // stderr
+  std::string out;  // stdout
+  std::string err;  // stderr
 };
 
 // Runs ktserver with exactly `args` and waits for it to exit (at most `timeout_seconds`,

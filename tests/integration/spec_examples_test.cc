@@ -135,7 +135,8 @@ TEST_F(SpecExamples, Http10RequestGetsHttp11StatusLineAndConnectionClose) {
 
 TEST_F(SpecExamples, RestHeadersAreSortedByLowerCaseName) {
   std::string xt = std::to_string(NowSeconds() + 3600);
-  HttpResponse put = Exchange(BodyRequest("PUT", "/spec_sorted", "", "v", "X-Kt-Xt: " + xt + "\r\n"));
+  HttpResponse put =
+      Exchange(BodyRequest("PUT", "/spec_sorted", "", "v", "X-Kt-Xt: " + xt + "\r\n"));
   EXPECT_EQ(put.status, 201);
   std::vector<std::string> put_names = {"Server", "Date", "Content-Length", "Location"};
   EXPECT_EQ(put.HeaderNames(), put_names);

@@ -18,12 +18,22 @@
 #include "client/rpc_client.h"
 #include "tests/integration/server_process.h"
 
+namespace ryoan::client {
+// Readable gtest output for ReadResult.
+inline void PrintTo(ReadResult r, std::ostream* os) { *os << ReadResultName(r); }
+}  // namespace ryoan::client
+
 namespace ryoan::testing {
 
+using client::BulkResult;
 using client::Cursor;
 using client::HttpConnection;
 using client::HttpResponse;
+using client::IntResult;
+using client::KeysResult;
 using client::ReadResult;
+using client::RealResult;
+using client::RecordResult;
 using client::RestClient;
 using client::RpcClient;
 using client::RpcResult;
@@ -120,8 +130,8 @@ class SharedServerTest : public ::testing::Test {
     EXPECT_TRUE(c.Send(request));
     HttpResponse r;
     ReadResult rc = c.ReadResponse(&r, head);
-    EXPECT_EQ(rc, ReadResult::kOk) << client::ReadResultName(rc) << " for "
-                                   << Printable(request.substr(0, 200));
+    EXPECT_EQ(rc, ReadResult::kOk)
+        << client::ReadResultName(rc) << " for " << Printable(request.substr(0, 200));
     return r;
   }
   static HttpResponse Get(std::string_view target) { return Exchange(GetRequest(target)); }

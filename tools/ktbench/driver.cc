@@ -287,7 +287,7 @@ class Worker {
     if (c->want_write == on) return;
     c->want_write = on;
     epoll_event ev{};
-    ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+    ev.events = on ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
     ev.data.ptr = c;
     epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd, &ev);
   }

@@ -18,11 +18,12 @@ namespace {
 constexpr std::string_view kTsvType = "text/tab-separated-values";
 
 class HttpBase : public Protocol {
- protected:
+ public:
   HttpBase(const Options& opts, const Workload& workload) : workload_(workload), verify_(opts.verify) {
     host_header_ = "Host: " + opts.host + ":" + std::to_string(opts.port) + "\r\n";
   }
 
+ protected:
   void AppendKey(uint64_t k, std::string* out) {
     char buf[kKeySize];
     Workload::FormatKey(k, buf);

@@ -52,9 +52,9 @@ TYPED_TEST(DBTest, TtlBoundaries) {
 TYPED_TEST(DBTest, OmittedXtClearsTtl) {
   DB& db = *this->db_;
   int64_t xt = 0;
-  for (auto write : {+[](DB& d) { return d.Set("k", "v"); },
-                     +[](DB& d) { return d.Append("k", "w"); },
-                     +[](DB& d) { return d.Replace("k", "x"); }}) {
+  for (auto write :
+       {+[](DB& d) { return d.Set("k", "v"); }, +[](DB& d) { return d.Append("k", "w"); },
+        +[](DB& d) { return d.Replace("k", "x"); }}) {
     ASSERT_TRUE(db.Set("k", "v", 5).ok());
     ASSERT_TRUE(write(db).ok());
     ASSERT_TRUE(db.Get("k", nullptr, &xt).ok());
@@ -77,8 +77,8 @@ TYPED_TEST(DBTest, ExpiredRecordsBehaveAsAbsent) {
   EXPECT_TRUE(db.Append("app", "new").ok());
   EXPECT_EQ(this->GetOr("app"), "new");
   int64_t n = 0;
-  EXPECT_EQ(db.Increment("inc", 1, kXtMax, kNoXt, &n).code(), Code::kOk == Code::kOk ? Code::kSuccess : Code::kSuccess);
-  EXPECT_EQ(n, 1 + kXtMax);
+  EXPECT_TRUE(db.Increment("inc", 1, 10, kNoXt, &n).ok());  // orig applies: absent
+  EXPECT_EQ(n, 11);
   EXPECT_TRUE(db.Cas("cas", std::nullopt, "new").ok());
   EXPECT_EQ(db.Seize("seize", nullptr, nullptr).code(), Code::kNoRec);
   EXPECT_EQ(db.Get("get", nullptr, nullptr).code(), Code::kNoRec);
@@ -96,14 +96,14 @@ TYPED_TEST(DBTest, SweeperReclaimsExpiredRecordsInBoundedSteps) {
   DB& db = *this->db_;
   RecordingObserver observer;
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(db.Set("e" + std::to_string(i), "v", 5).ok());
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i), "v").ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i), "v").ok());
   db.SetUpdateObserver(&observer);
   this->Advance(6);
   // One write examines about one record: after 20 writes at most ~28 records are gone.
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i), "w").ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i % 5), "w").ok());
   int64_t count = db.Count();
-  EXPECT_LT(count, 220);
-  EXPECT_GE(count, 220 - 40);
+  EXPECT_LT(count, 205);
+  EXPECT_GE(count, 205 - 30);
   // Reads count an eighth as much.
   for (int i = 0; i < 400; ++i) db.Get("l1", nullptr, nullptr).ok();
   EXPECT_LT(db.Count(), count);
@@ -114,7 +114,7 @@ TYPED_TEST(DBTest, SweeperReclaimsExpiredRecordsInBoundedSteps) {
   db.SweepIdle();
   EXPECT_LT(db.Count(), count - 8);
   ASSERT_TRUE(db.Vacuum(0).ok());  // everything expired, at once
-  EXPECT_EQ(db.Count(), 20);
+  EXPECT_EQ(db.Count(), 5);
   EXPECT_EQ(this->GetOr("l3"), "w");
   std::vector<std::string> events = observer.Take();
   EXPECT_EQ(events.size(), 20u);  // only the 20 sets: sweeps are not reported
@@ -167,7 +167,7 @@ TYPED_TEST(DBTest, AcceptAndIterate) {
   db.SetUpdateObserver(&observer);
   ExclaimVisitor visitor;
   ASSERT_TRUE(db.Accept("a", visitor, true).ok());
-  ASSERT_TRUE(db.Accept("x", visitor, true).ok());  // expired: shown as absent
+  ASSERT_TRUE(db.Accept("x", visitor, true).ok());   // expired: shown as absent
   ASSERT_TRUE(db.Accept("b", visitor, false).ok());  // read-only: the change is dropped
   EXPECT_EQ(visitor.seen, (std::vector<std::string>{"a=1", "x absent", "b=2"}));
   EXPECT_EQ(this->GetOr("a"), "1!");

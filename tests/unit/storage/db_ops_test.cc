@@ -193,8 +193,7 @@ TYPED_TEST(DBTest, IncrementDoubleVerifiedExamples) {
   EXPECT_EQ(this->GetOr("c"), Fixed(2, 500000000000000));
   // "try" (-inf orig) and NaN orig fail on absent records.
   EXPECT_EQ(db.IncrementDouble("absent", 1, -inf, kNoXt, &result).code(), Code::kLogic);
-  EXPECT_EQ(db.IncrementDouble("absent", 1, std::nan(""), kNoXt, &result).code(),
-            Code::kLogic);
+  EXPECT_EQ(db.IncrementDouble("absent", 1, std::nan(""), kNoXt, &result).code(), Code::kLogic);
   EXPECT_EQ(this->GetOr("absent"), "<none>");
   ASSERT_TRUE(db.IncrementDouble("o", 1, 2.25, kNoXt, &result).ok());
   EXPECT_EQ(result, 3.25);
@@ -247,7 +246,7 @@ TYPED_TEST(DBTest, BulkOperations) {
     ASSERT_TRUE(db.SetBulk({}, kNoXt, atomic, &count).ok());
     EXPECT_EQ(count, 0);
     ASSERT_TRUE(db.SetBulk({{"a", "1"}, {"b", "2"}, {"a", "3"}}, 10, atomic, &count).ok());
-    EXPECT_EQ(count, 3);  // records given, not records changed
+    EXPECT_EQ(count, 3);               // records given, not records changed
     EXPECT_EQ(this->GetOr("a"), "3");  // a duplicate sees the earlier change
     int64_t xt = 0;
     ASSERT_TRUE(db.Get("b", nullptr, &xt).ok());
