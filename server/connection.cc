@@ -1,6 +1,7 @@
 #include "server/connection.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
 
@@ -19,7 +20,6 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kReadChunk = 64 * 1024;
 // A request that keeps trickling in must still bring this much per -tout to keep its time.
 constexpr size_t kProgressBytes = 64 * 1024;
@@ -38,41 +38,11 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-void InputBuffer::Consume(size_t n) {
-  begin_ += n;
-  if (begin_ == end_) begin_ = end_ = 0;
-}
-
-char* InputBuffer::Reserve(size_t n, size_t* room) {
-  if (capacity_ - end_ < n) {
-    size_t unread = end_ - begin_;
-    if (begin_ > 0 && capacity_ - unread >= n) {
-      std::memmove(data_.get(), data_.get() + begin_, unread);
-    } else {
-      size_t capacity = capacity_ == 0 ? kInitialBuffer : capacity_;
-      while (capacity - unread < n) capacity *= 2;
-      auto data = std::make_unique<char[]>(capacity);
-      if (unread > 0) std::memcpy(data.get(), data_.get() + begin_, unread);
-      data_ = std::move(data);
-      capacity_ = capacity;
-    }
-    begin_ = 0;
-    end_ = unread;
-  }
-  *room = capacity_ - end_;
-  return data_.get() + end_;
-}
-
-void InputBuffer::ShrinkIfIdle() {
-  if (begin_ == end_ && capacity_ > kReadChunk) {
-    data_.reset();
-    capacity_ = begin_ = end_ = 0;
-  }
-}
-
-Connection::Connection(Service& service, ConnectionRegistry& registry, tcp::socket socket)
+Connection::Connection(Service& service, ConnectionRegistry& registry,
+                       asio::thread_pool& workers, tcp::socket socket)
     : service_(service),
       registry_(registry),
+      workers_(workers),
       socket_(std::move(socket)),
       timer_(socket_.get_executor()) {
   boost::system::error_code ec;
@@ -102,7 +72,8 @@ void Connection::Shutdown() {
 void Connection::DoRead() {
   if (reading_ || closed_) return;
   size_t room = 0;
-  char* at = input_.Reserve(kReadChunk / 4, &room);
+  // Small reads fill the inline storage; a request that outgrows it gets a bigger buffer.
+  char* at = input_.Reserve(input_.empty() ? 1 : 1024, &room);
   reading_ = true;
   socket_.async_read_some(asio::buffer(at, room),
                           [self = shared_from_this()](const boost::system::error_code& ec,
@@ -248,9 +219,7 @@ void Connection::HandleRpc(const std::string& name) {
   }
   const std::string* wait = rpc_input_.Find("WAIT");
   if (wait == nullptr) {
-    RecordMap output;
-    int status = RunRpc(service_, session_, name, rpc_input_, &output);
-    FinishRpc(name, status, output);
+    Execute(name);
     return;
   }
   // WAIT: park this connection (not the thread) until a signal or the timeout.
@@ -266,17 +235,40 @@ void Connection::HandleRpc(const std::string& name) {
       *wait, socket_.get_executor(), timeout, [self = shared_from_this(), name](bool signaled) {
         self->waiting_ = false;
         if (self->closed_) return;
-        RecordMap output;
-        int status = 503;
         if (signaled) {
-          status = RunRpc(self->service_, self->session_, name, self->rpc_input_, &output);
+          self->Execute(name);
         } else {
+          RecordMap output;
           output.Set("ERROR", "the condition timed out");
+          self->FinishRpc(name, 503, output);
         }
-        self->FinishRpc(name, status, output);
         // Requests that queued behind the wait go on now.
         self->Process();
       });
+}
+
+// Runs a procedure: in place when it is quick, else on a worker thread while this
+// connection waits, so that a full scan never stalls the other connections of this thread.
+void Connection::Execute(const std::string& name) {
+  const Procedure* procedure = FindProcedure(name);
+  if (procedure == nullptr || !procedure->blocking) {
+    RecordMap output;
+    int status = RunRpc(service_, session_, name, rpc_input_, &output);
+    FinishRpc(name, status, output);
+    return;
+  }
+  waiting_ = true;
+  DisarmTimer();
+  asio::post(workers_, [self = shared_from_this(), name]() {
+    auto output = std::make_shared<RecordMap>();
+    int status = RunRpc(self->service_, self->session_, name, self->rpc_input_, output.get());
+    asio::post(self->socket_.get_executor(), [self, name, status, output]() {
+      self->waiting_ = false;
+      if (self->closed_) return;
+      self->FinishRpc(name, status, *output);
+      self->Process();
+    });
+  });
 }
 
 void Connection::FinishRpc(const std::string& /*name*/, int status, RecordMap& output) {
@@ -378,8 +370,23 @@ void Connection::ArmTimer() {
   timer_.async_wait([self = shared_from_this(), generation](const boost::system::error_code& ec) {
     if (ec || generation != self->timer_generation_ || !self->timer_armed_) return;
     if (LogEnabled(kLogInfo)) Log(kLogInfo, "aborted a request: expr=" + self->peer_);
-    self->Close();
+    self->OnTimeout();
   });
+}
+
+// A request that did not arrive in time gets the spec's "receiving data failed" (HTTP only;
+// a stalled binary frame or reply is simply dropped with the connection).
+void Connection::OnTimeout() {
+  std::string_view rest = input_.unread();
+  bool http = !rest.empty() && rest[0] != 0 && static_cast<unsigned char>(rest[0]) < 0x80;
+  if (writing_ || !http) {
+    Close();
+    return;
+  }
+  timer_armed_ = false;
+  closing_ = true;
+  AppendHttpTransportError(&output_, 400, "receiving data failed");
+  if (WriteNow()) Close();
 }
 
 void Connection::DisarmTimer() {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/tsv.h"
 #include "server/binary_request.h"
 #include "server/http_request.h"
+#include "server/input_buffer.h"
 #include "server/rpc.h"
 #include "server/service.h"
 
@@ -20,27 +22,10 @@ namespace ryoan::server {
 
 class ConnectionRegistry;
 
-// A growable byte buffer with a consumed prefix, so that reads append and parsers look at
-// the unconsumed bytes without copying.
-class InputBuffer {
- public:
-  std::string_view unread() const { return {data_.get() + begin_, end_ - begin_}; }
-  bool empty() const { return begin_ == end_; }
-  void Consume(size_t n);
-  // Room for at least `n` more bytes at the end (moves unread bytes to the front first).
-  char* Reserve(size_t n, size_t* room);
-  void Commit(size_t n) { end_ += n; }
-  // Frees a large buffer when nothing is pending, so idle connections stay small.
-  void ShrinkIfIdle();
-
- private:
-  std::unique_ptr<char[]> data_;
-  size_t capacity_ = 0, begin_ = 0, end_ = 0;
-};
-
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Service& service, ConnectionRegistry& registry, boost::asio::ip::tcp::socket socket);
+  Connection(Service& service, ConnectionRegistry& registry, boost::asio::thread_pool& workers,
+             boost::asio::ip::tcp::socket socket);
   ~Connection();
 
   void Start();
@@ -57,6 +42,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool HandleBinary(std::string_view data);
   void HandleRequest();
   void HandleRpc(const std::string& name);
+  void Execute(const std::string& name);
   void FinishRpc(const std::string& name, int status, RecordMap& output);
   void AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
                    std::string_view body);
@@ -66,9 +52,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close();
   void ArmTimer();
   void DisarmTimer();
+  void OnTimeout();
 
   Service& service_;
   ConnectionRegistry& registry_;
+  boost::asio::thread_pool& workers_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   std::string peer_;
@@ -85,7 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   bool reading_ = false;
   bool writing_ = false;
-  bool waiting_ = false;  // a WAIT is pending; later requests queue behind it
+  bool waiting_ = false;  // a WAIT or a worker is pending; later requests queue behind it
   bool closing_ = false;  // close once the output is written
   bool closed_ = false;
   bool timer_armed_ = false;

@@ -44,7 +44,8 @@ using RpcHandler = void (*)(RpcCall& call);
 struct Procedure {
   std::string_view name;
   RpcHandler handler;
-  bool uses_db;  // false: DB is ignored (void, echo, report, ...)
+  bool uses_db;   // false: DB is ignored (void, echo, report, ...)
+  bool blocking;  // may take unbounded time (full scans, outside commands): runs on a worker
 };
 
 // Finds a procedure by its (decoded) name; null if unknown.

@@ -39,7 +39,9 @@ size_t ConnectionRegistry::size() {
 
 Server::Server(Service& service) : service_(service), registry_(service) {
   int threads = std::max(1, service.options().threads);
-  for (int i = 0; i < threads; i++) {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  workers_ = std::make_unique<asio::thread_pool>(threads);
+  for (int i = 0; i < std::min(threads, cores); i++) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
 }
@@ -111,7 +113,8 @@ void Server::Accept() {
       return;
     }
     accept_error_logged_ = false;
-    auto connection = std::make_shared<Connection>(service_, registry_, std::move(socket));
+    auto connection = std::make_shared<Connection>(service_, registry_, *workers_,
+                                                   std::move(socket));
     registry_.Add(connection);
     asio::post(connection->socket_executor(), [connection]() { connection->Start(); });
     Accept();
@@ -157,6 +160,7 @@ void Server::Stop() {
   }
   for (auto& io : contexts_) io->stop();
   for (auto& t : threads_) t.join();
+  workers_->join();
   threads_.clear();
   Log(kLogSystem, "closing the server socket");
 }

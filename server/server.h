@@ -1,12 +1,14 @@
-// Server: the listener and the I/O threads. Each of the -th threads runs its own io_context;
-// accepted connections are dealt round-robin to them and stay there, so a request is parsed,
-// executed and answered on one thread with no hand-off.
+// Server: the listener and the threads. One I/O thread per core (at most -th) runs its own
+// io_context; accepted connections are dealt round-robin to them and stay there, so a quick
+// request is parsed, executed and answered on one thread with no hand-off. Procedures that
+// may take unbounded time go to a pool of -th worker threads.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +61,8 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
+  // Runs procedures that may take unbounded time (spec: -th worker threads).
+  std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<boost::asio::steady_timer> accept_retry_timer_;
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;
