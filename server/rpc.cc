@@ -142,14 +142,27 @@ void RpcPlayScript(RpcCall& call) {
 }
 
 void RpcTuneReplication(RpcCall& call) {
+  if (call.service.options().rts_path.empty()) {
+    call.Fail(501, "the RTS file is not set");
+    return;
+  }
   call.Fail(501, "replication is not implemented yet: tune_replication");
 }
 
+// Without -ulog the spec's answer is exact; with it, the update log is still to come.
 void RpcUlogList(RpcCall& call) {
+  if (call.service.options().ulog_dir.empty()) {
+    call.Fail(400, "no update log allows no replication");
+    return;
+  }
   call.Fail(501, "the update log is not implemented yet: ulog_list");
 }
 
 void RpcUlogRemove(RpcCall& call) {
+  if (call.service.options().ulog_dir.empty()) {
+    call.Fail(400, "no update log allows no replication");
+    return;
+  }
   call.Fail(501, "the update log is not implemented yet: ulog_remove");
 }
 

@@ -102,8 +102,10 @@ void Server::Accept() {
       if (ec == asio::error::operation_aborted) return;
       // Out of descriptors (or a transient error): keep serving the connections we have,
       // log once, and try again shortly instead of spinning.
-      if (!accept_error_logged_) {
-        Log(kLogError, "accepting a connection failed: " + ec.message());
+      auto now = std::chrono::steady_clock::now();
+      if (!accept_error_logged_ || now - last_accept_error_log_ > std::chrono::minutes(1)) {
+        Log(kLogError, "accepting a connection failed (retrying every 100 ms): " + ec.message());
+        last_accept_error_log_ = now;
         accept_error_logged_ = true;
       }
       accept_retry_timer_->expires_after(std::chrono::milliseconds(100));
@@ -112,7 +114,6 @@ void Server::Accept() {
       });
       return;
     }
-    accept_error_logged_ = false;
     auto connection = std::make_shared<Connection>(service_, registry_, *workers_,
                                                    std::move(socket));
     registry_.Add(connection);

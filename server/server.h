@@ -68,6 +68,8 @@ class Server {
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;
   size_t next_context_ = 0;
   size_t next_sweep_db_ = 0;
+  // Accept failures (out of descriptors) are logged at most once a minute.
+  std::chrono::steady_clock::time_point last_accept_error_log_{};
   bool accept_error_logged_ = false;
   std::atomic<bool> stopped_{false};
   std::string endpoint_text_;

@@ -1,5 +1,7 @@
 // Less common corners of spec/http-rpc.md and spec/databases.md 5: numeric edge cases,
 // header parsing rules, pipelining around a close, and cursor writes on hash databases.
+#include <thread>
+
 #include "tests/integration/test_util.h"
 
 namespace ryoan::testing {
@@ -194,6 +196,68 @@ TEST_F(EdgeCases, RecordRemovedByAnotherConnectionIsNeverReturnedByACursor) {
   RecordResult r = cur.GetKey();
   ASSERT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.key, "k3");
+}
+
+TEST_F(EdgeCases, MatchRegexSeesTheKeyAsACString) {
+  ExpectRpcReply(Get("/rpc/set?DB=3&key=ab%00cd&value=v"), 200, kTsv, "");
+  ExpectRpcReply(Get("/rpc/match_regex?DB=3&regex=cd"), 200, kTsv, "num\t0\n");
+  ExpectRpcReply(Get("/rpc/match_regex?DB=3&regex=ab"), 200, kTsvU, "_ab%00cd\t0\nnum\t1\n");
+}
+
+TEST_F(EdgeCases, HugeRelativeXtIsCappedToNever) {
+  ExpectRpcReply(Get("/rpc/set?key=capxt&value=v&xt=99999999999999"), 200, kTsv, "");
+  ExpectRpcReply(Get("/rpc/get?key=capxt"), 200, kTsv, "value\tv\n");
+}
+
+TEST_F(EdgeCases, UrlDecodingOfOddEscapes) {
+  // A non-hex digit counts as 0, a trailing '%' is dropped, raw 0x7F is dropped.
+  ExpectRpcReply(Get("/rpc/echo?a=x%zz&b=1%"), 200, kTsvU, "a\tx%00\nb\t1\n");
+  ExpectRpcReply(Exchange("GET /rpc/echo?a=x\x7Fy HTTP/1.1\r\n\r\n"), 200, kTsv, "a\txy\n");
+}
+
+TEST_F(EdgeCases, ConcurrentIncrementsAreAtomic) {
+  constexpr int kThreads = 8, kEach = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([] {
+      RpcClient db;
+      if (!db.Open("127.0.0.1", port(), 10)) return;
+      for (int i = 0; i < kEach; ++i) db.Increment("counter", 1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  ExpectRpcReply(Get("/rpc/increment?key=counter&num=0"), 200, kTsv,
+                 "num\t" + std::to_string(kThreads * kEach) + "\n");
+}
+
+TEST_F(EdgeCases, ThousandPipelinedRequestsAreAnsweredInOrder) {
+  HttpConnection c = Connect();
+  std::string batch;
+  for (int i = 0; i < 1000; ++i) batch += GetRequest("/rpc/echo?i=" + std::to_string(i));
+  std::thread writer([&] { c.Send(batch); });
+  int answered = 0;
+  for (int i = 0; i < 1000; ++i) {
+    HttpResponse r;
+    if (c.ReadResponse(&r) != ReadResult::kOk) break;
+    if (r.body != "i\t" + std::to_string(i) + "\n") break;
+    ++answered;
+  }
+  writer.join();
+  EXPECT_EQ(answered, 1000);
+}
+
+TEST_F(EdgeCases, ReportCountsOpenConnections) {
+  std::vector<HttpConnection> extra;
+  for (int i = 0; i < 3; ++i) {
+    extra.push_back(Connect());
+    ASSERT_TRUE(extra.back().Send(GetRequest("/rpc/void")));
+    HttpResponse r;
+    ASSERT_EQ(extra.back().ReadResponse(&r), ReadResult::kOk);
+  }
+  auto db = Rpc();
+  RpcResult report = db->Report();
+  ASSERT_NE(report.Find("serv_conn_count"), nullptr);
+  EXPECT_GE(std::stoll(*report.Find("serv_conn_count")), 4);
 }
 
 }  // namespace

@@ -207,5 +207,33 @@ TEST_F(WaitSignal, SignalFromAFailingCallStillReleasesAWaiter) {
   EXPECT_EQ(waited.status, 200);
 }
 
+TEST_F(WaitSignal, ZeroOrNegativeWaittimeMeansThirtySecondsNotZero) {
+  for (const char* waittime : {"0", "-1", "junk"}) {
+    HttpConnection c = Connect();
+    std::string cond = std::string("cond_wt") + waittime;
+    ASSERT_TRUE(c.Send(GetRequest("/rpc/void?WAIT=" + cond + "&WAITTIME=" + waittime)));
+    EXPECT_EQ(c.ReadSome(0.4), "") << "WAITTIME=" << waittime << " must not expire at once";
+    EXPECT_EQ(SignalUntil(port(), cond, false, 1), 1);
+    HttpResponse r;
+    ASSERT_EQ(c.ReadResponse(&r), ReadResult::kOk);
+    ExpectRpcReply(r, 200, kTsv, "");
+  }
+}
+
+TEST_F(WaitSignal, EmptyConditionNameIsAllowed) {
+  HttpResponse waited;
+  std::thread waiter([&] { waited = Get("/rpc/echo?WAIT=&WAITTIME=10"); });
+  int total = 0;
+  Clock::time_point start = Clock::now();
+  while (total < 1 && Clock::now() - start < std::chrono::seconds(5)) {
+    HttpResponse r = Get("/rpc/void?SIGNAL=");
+    if (r.body == "SIGNALED\t1\n") total = 1;
+    if (!total) SleepSeconds(0.05);
+  }
+  waiter.join();
+  EXPECT_EQ(total, 1);
+  ExpectRpcReply(waited, 200, kTsv, "WAIT\t\nWAITTIME\t10\n");
+}
+
 }  // namespace
 }  // namespace ryoan::testing

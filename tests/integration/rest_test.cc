@@ -209,5 +209,32 @@ TEST_F(RestInterface, RestCountersFeedReport) {
             std::stoll(*before.Find("cnt_remove_misses")) + 1);
 }
 
+TEST_F(RestInterface, UnknownMethodBodyIsConsumedSoTheConnectionGoesOn) {
+  HttpConnection c = Connect();
+  ASSERT_TRUE(c.Send("PATCH /patched HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello" +
+                     GetRequest("/rpc/echo?next=1")));
+  HttpResponse r;
+  ASSERT_EQ(c.ReadResponse(&r), ReadResult::kOk);
+  EXPECT_EQ(r.status, 501);
+  EXPECT_EQ(r.body, "");
+  ASSERT_EQ(c.ReadResponse(&r), ReadResult::kOk);
+  ExpectRpcReply(r, 200, kTsv, "next\t1\n");
+  EXPECT_EQ(Get("/patched").status, 404);
+}
+
+TEST_F(RestInterface, PutModeAddOverAnExpiredRecordSucceeds) {
+  ASSERT_EQ(Exchange(BodyRequest("PUT", "/addexp", "", "old", "X-Kt-Xt: 1000\r\n")).status, 201);
+  EXPECT_EQ(Exchange(BodyRequest("PUT", "/addexp", "", "new", "X-Kt-Mode: add\r\n")).status, 201);
+  EXPECT_EQ(Get("/addexp").body, "new");
+}
+
+TEST_F(RestInterface, HeadOfEmptyValueHasContentLengthZero) {
+  ASSERT_EQ(Exchange(BodyRequest("PUT", "/emptyval", "", "")).status, 201);
+  HttpResponse h = Exchange(GetRequest("/emptyval", {}, "HEAD"), true);
+  EXPECT_EQ(h.status, 200);
+  ASSERT_TRUE(h.HasHeader("Content-Length"));
+  EXPECT_EQ(*h.FindHeader("Content-Length"), "0");
+}
+
 }  // namespace
 }  // namespace ryoan::testing

@@ -1,5 +1,7 @@
 #include "tests/integration/server_process.h"
 
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -48,8 +50,9 @@ int StatusToCode(int status) {
 }
 
 // fork + exec of ktserver with stdout/stderr redirected to files. Returns the pid or -1.
+// A `file_limit` >= 0 sets the child's RLIMIT_NOFILE (soft and hard) before exec.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
-            const std::string& err_path) {
+            const std::string& err_path, int file_limit = -1) {
   std::vector<std::string> argv_store;
   argv_store.push_back(KtserverPath());
   argv_store.insert(argv_store.end(), args.begin(), args.end());
@@ -71,6 +74,11 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& out_path,
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (file_limit >= 0) {
+    struct rlimit limit;
+    limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(file_limit);
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
   execv(argv[0], argv.data());
   _exit(127);
 }
@@ -183,7 +191,7 @@ bool ServerProcess::SpawnOnce(int port, std::string* error) {
                                    "-log",  log_path_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   args.insert(args.end(), dbs_.begin(), dbs_.end());
-  pid_t pid = Spawn(args, stdout_path_, stderr_path_);
+  pid_t pid = Spawn(args, stdout_path_, stderr_path_, file_limit_);
   if (pid < 0) {
     *error = "fork failed";
     return false;

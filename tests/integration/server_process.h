@@ -51,6 +51,8 @@ class ServerProcess {
   // Returns the exit code (128 + signal if killed by one); -1 when not running.
   int Stop(int signal = 15, double timeout_seconds = 10);
   bool running() const { return pid_ > 0; }
+  // Starts the server with RLIMIT_NOFILE (soft and hard) set to `limit`; call before Start.
+  void set_file_limit(int limit) { file_limit_ = limit; }
 
   const std::string& host() const { return host_; }
   int port() const { return port_; }
@@ -68,6 +70,7 @@ class ServerProcess {
   std::string host_ = "127.0.0.1";
   int port_ = 0;
   pid_t pid_ = -1;
+  int file_limit_ = -1;
   std::string dir_;
   std::string log_path_;
   std::string stdout_path_;

@@ -108,7 +108,16 @@ class SharedServerTest : public ::testing::Test {
     start_error_.clear();
     if (!server_->Start(&start_error_)) server_.reset();
   }
-  static void TearDownTestSuite() { server_.reset(); }
+  // Stops the server and checks that it shut down cleanly (spec/ktserver-cli.md 8: exit 0
+  // after SIGTERM) without sanitizer reports.
+  static void TearDownTestSuite() {
+    if (!server_) return;
+    int code = server_->Stop();
+    std::string err = server_->StderrContents();
+    EXPECT_EQ(code, 0) << "ktserver exit status after SIGTERM; stderr: " << err;
+    EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << err;
+    server_.reset();
+  }
 
   void SetUp() override {
     ASSERT_TRUE(server_ != nullptr) << "ktserver did not start: " << start_error_;

@@ -142,7 +142,6 @@ class Worker {
     const Phase& phase = *state_->phase;
     const int64_t timeout_ns = static_cast<int64_t>(opts_.timeout * 1e9);
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    int live = 0;
     for (Connection* c : conns_) {
       if (c->dead) continue;
       c->slots.assign(phase.depth, Slot{});
@@ -156,7 +155,6 @@ class Worker {
       ev.events = EPOLLIN;
       ev.data.ptr = c;
       epoll_ctl(epfd_, EPOLL_CTL_ADD, c->fd, &ev);
-      ++live;
     }
     for (Connection* c : conns_) {
       if (c->dead) continue;
@@ -205,7 +203,9 @@ class Worker {
       if (!c->dead) epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
     }
     close(epfd_);
-    (void)live;
+    if (last_completion_ns_ > 0) {
+      stats_->seconds = static_cast<double>(last_completion_ns_ - state_->start_ns) / 1e9;
+    }
   }
 
  private:
@@ -264,8 +264,7 @@ class Worker {
 
   void Flush(Connection* c) {
     while (c->out_off < c->out.size()) {
-      ssize_t n = send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off,
-                       MSG_NOSIGNAL);
+      ssize_t n = send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
       if (n > 0) {
         c->out_off += static_cast<size_t>(n);
         continue;
@@ -332,8 +331,13 @@ class Worker {
       Kill(c);
       return;
     }
-    Fill(c, now);
-    Flush(c);
+    // Pipelines go out as whole batches of `depth`: refilling each freed slot at once would
+    // turn a pipeline into a stream of one-request writes and make the client, not the
+    // server, pay a system call per request.
+    if (c->inflight == 0) {
+      Fill(c, now);
+      Flush(c);
+    }
   }
 
   void Complete(Connection*, const Slot& slot, const Reply& reply, int64_t now) {
@@ -345,7 +349,6 @@ class Worker {
     stats_->mismatches += static_cast<uint64_t>(reply.mismatches);
     if (reply.error) ++stats_->errors;
     last_completion_ns_ = now;
-    stats_->seconds = static_cast<double>(last_completion_ns_ - state_->start_ns) / 1e9;
   }
 
   // Drops a connection: requests in flight count as errors, the connection stays dead.
@@ -444,8 +447,9 @@ std::unique_ptr<Stats> Driver::Run(const Phase& phase) {
   state.start_ns = NowNs();
   const bool timed = !phase.preload && phase.ops == 0;
   state.end_ns = timed ? state.start_ns + static_cast<int64_t>(phase.duration * 1e9) : INT64_MAX;
-  state.hard_ns = state.start_ns + static_cast<int64_t>(
-                                       (timed ? phase.duration + opts_.timeout : kMaxOpsPhaseSeconds) * 1e9);
+  state.hard_ns =
+      state.start_ns +
+      static_cast<int64_t>((timed ? phase.duration + opts_.timeout : kMaxOpsPhaseSeconds) * 1e9);
   // A stride near K/phi, made coprime to K, spreads a bulk request over the key space.
   uint64_t step = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(k) * 0.618));
   while (std::gcd(step, k) != 1) ++step;
@@ -454,8 +458,8 @@ std::unique_ptr<Stats> Driver::Run(const Phase& phase) {
   for (int i = 0; i < nconn; ++i) {
     Connection* c = conns_[i].get();
     c->cursor = k * static_cast<uint64_t>(i) / static_cast<uint64_t>(nconn);
-    c->range_end = phase.preload ? k * static_cast<uint64_t>(i + 1) / static_cast<uint64_t>(nconn)
-                                 : 0;
+    c->range_end =
+        phase.preload ? k * static_cast<uint64_t>(i + 1) / static_cast<uint64_t>(nconn) : 0;
   }
   const int nthreads = std::min(opts_.threads, nconn);
   std::vector<Stats> per_thread(nthreads);

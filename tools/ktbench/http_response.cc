@@ -69,7 +69,8 @@ HttpParse ParseHttpResponse(std::string_view in, bool head, HttpResponse* out) {
       return HttpParse::kMalformed;
     }
   }
-  if (head || out->status == 204 || out->status == 304 || (out->status >= 100 && out->status < 200)) {
+  if (head || out->status == 204 || out->status == 304 ||
+      (out->status >= 100 && out->status < 200)) {
     length = 0;
   } else if (!have_length) {
     // Without a length the body would run to EOF; no server under test does that.

@@ -42,8 +42,8 @@ void Report(const Options& o, const Stats& s) {
       "\"value_size\":%zu,\"mix\":%.3f,\"ops\":%llu,\"records\":%llu,\"seconds\":%.3f,"
       "\"ops_per_sec\":%.1f,\"records_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
       "\"p999_us\":%.1f,\"errors\":%llu,\"mismatches\":%llu,\"misses\":%llu}\n",
-      JsonString(o.label).c_str(), JsonString(o.protocol).c_str(), o.connections, o.depth,
-      o.bulk, o.value_size, o.mix, static_cast<unsigned long long>(s.ops),
+      JsonString(o.label).c_str(), JsonString(o.protocol).c_str(), o.connections, o.depth, o.bulk,
+      o.value_size, o.mix, static_cast<unsigned long long>(s.ops),
       static_cast<unsigned long long>(s.records), s.seconds, ops_rate, rec_rate, p50, p99, p999,
       static_cast<unsigned long long>(s.errors), static_cast<unsigned long long>(s.mismatches),
       static_cast<unsigned long long>(s.misses));

@@ -26,10 +26,10 @@ struct Request {
 };
 
 struct Reply {
-  int hits = 0;        // records found (gets)
-  int misses = 0;      // records not found (gets)
-  int mismatches = 0;  // records whose value differs from the expected one (--verify)
-  bool error = false;  // the server reported a failure (request consumed; stream still usable)
+  int hits = 0;         // records found (gets)
+  int misses = 0;       // records not found (gets)
+  int mismatches = 0;   // records whose value differs from the expected one (--verify)
+  bool error = false;   // the server reported a failure (request consumed; stream still usable)
   bool closed = false;  // the server announced it closes the connection after this reply
 };
 

@@ -19,7 +19,8 @@ constexpr std::string_view kTsvType = "text/tab-separated-values";
 
 class HttpBase : public Protocol {
  public:
-  HttpBase(const Options& opts, const Workload& workload) : workload_(workload), verify_(opts.verify) {
+  HttpBase(const Options& opts, const Workload& workload)
+      : workload_(workload), verify_(opts.verify) {
     host_header_ = "Host: " + opts.host + ":" + std::to_string(opts.port) + "\r\n";
   }
 

@@ -39,8 +39,7 @@ class Memcached : public Protocol {
   }
 
  private:
-  ParseStatus ParseSet(const Request& req, std::string_view in, size_t* consumed,
-                       Reply* reply) {
+  ParseStatus ParseSet(const Request& req, std::string_view in, size_t* consumed, Reply* reply) {
     size_t pos = 0;
     bool error = false;
     for (int i = 0; i < req.count; ++i) {

@@ -15,7 +15,8 @@ void AppendBulkString(std::string_view s, std::string* out) {
 
 class Redis : public Protocol {
  public:
-  Redis(const Options& opts, const Workload& workload) : workload_(workload), verify_(opts.verify) {}
+  Redis(const Options& opts, const Workload& workload)
+      : workload_(workload), verify_(opts.verify) {}
 
   void Encode(const Request& req, std::string* out) override {
     const bool get = req.op == Op::kGet;

@@ -3,8 +3,7 @@
 namespace ktbench {
 
 Workload::Workload(uint64_t keys, size_t value_size) : keys_(keys), value_size_(value_size) {
-  static constexpr char kAlnum[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   pool_.resize(kPoolSpan + value_size_);
   Rng rng(42);
   for (char& c : pool_) c = kAlnum[rng.Next() % 62];
