@@ -172,18 +172,20 @@ Status DB::Append(std::string_view key, std::string_view value, int64_t xt_arg) 
   return VisitKey(key, visitor, true, now);
 }
 
-Status DB::Increment(std::string_view key, int64_t num, int64_t orig, int64_t xt_arg,
-                     int64_t* result) {
+// Runs one counter update (increment or increment_double) under the record's lock. `step`
+// computes the outcome from the current value and writes the new encoding into `buf`.
+template <typename T, size_t kSize, typename Step>
+Status DB::UpdateCounter(std::string_view key, int64_t xt_arg, T* result, Step step) {
   if (readonly()) return Status::NoPerm();
   int64_t now = Now();
   int64_t xt = ResolveXt(xt_arg, now);
-  char buf[8];
-  int64_t value = 0;
+  char buf[kSize];
+  T value{};
   IncrementOutcome outcome = IncrementOutcome::kFail;
   auto decide = [&](std::optional<std::string_view> current) {
-    outcome = IncrementInt(current, num, orig, &value, buf);
+    outcome = step(current, &value, buf);
     bool write = outcome == IncrementOutcome::kWrite || outcome == IncrementOutcome::kWriteFail;
-    return write ? Decision::Set(std::string_view(buf, sizeof(buf)), xt) : Decision::Keep();
+    return write ? Decision::Set(std::string_view(buf, kSize), xt) : Decision::Keep();
   };
   FnVisitor visitor([&](std::string_view, std::string_view v, int64_t) { return decide(v); },
                     [&](std::string_view) { return decide(std::nullopt); });
@@ -196,28 +198,20 @@ Status DB::Increment(std::string_view key, int64_t num, int64_t orig, int64_t xt
   return Status::OK();
 }
 
+Status DB::Increment(std::string_view key, int64_t num, int64_t orig, int64_t xt_arg,
+                     int64_t* result) {
+  return UpdateCounter<int64_t, 8>(
+      key, xt_arg, result, [&](std::optional<std::string_view> current, int64_t* v, char* buf) {
+        return IncrementInt(current, num, orig, v, buf);
+      });
+}
+
 Status DB::IncrementDouble(std::string_view key, double num, double orig, int64_t xt_arg,
                            double* result) {
-  if (readonly()) return Status::NoPerm();
-  int64_t now = Now();
-  int64_t xt = ResolveXt(xt_arg, now);
-  char buf[16];
-  double value = 0;
-  IncrementOutcome outcome = IncrementOutcome::kFail;
-  auto decide = [&](std::optional<std::string_view> current) {
-    outcome = storage::IncrementDouble(current, num, orig, &value, buf);
-    bool write = outcome == IncrementOutcome::kWrite || outcome == IncrementOutcome::kWriteFail;
-    return write ? Decision::Set(std::string_view(buf, sizeof(buf)), xt) : Decision::Keep();
-  };
-  FnVisitor visitor([&](std::string_view, std::string_view v, int64_t) { return decide(v); },
-                    [&](std::string_view) { return decide(std::nullopt); });
-  Status status = VisitKey(key, visitor, true, now);
-  if (!status.ok()) return status;
-  if (outcome == IncrementOutcome::kFail || outcome == IncrementOutcome::kWriteFail) {
-    return Status::Logic();
-  }
-  if (result != nullptr) *result = value;
-  return Status::OK();
+  return UpdateCounter<double, 16>(
+      key, xt_arg, result, [&](std::optional<std::string_view> current, double* v, char* buf) {
+        return storage::IncrementDouble(current, num, orig, v, buf);
+      });
 }
 
 Status DB::Cas(std::string_view key, std::optional<std::string_view> oval,

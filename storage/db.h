@@ -190,6 +190,8 @@ class DB {
   ScoreStripe sweep_scores_[kScoreStripes];
   std::mutex sweep_mutex_;
   std::unique_ptr<EngineCursor> sweep_cursor_;
+  template <typename T, size_t kSize, typename Step>
+  Status UpdateCounter(std::string_view key, int64_t xt_arg, T* result, Step step);
   void AddSweepScore(int64_t score);
   void SweepSteps(int64_t steps);
 };
