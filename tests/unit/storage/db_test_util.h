@@ -1,10 +1,14 @@
-// Shared fixture of the DB typed test suite: every test runs over each in-memory type
-// (':' '-' '*' '+' '%') with a fake clock, so expiry is tested without sleeping.
+// Shared fixture of the DB typed test suite: every test runs over each engine type with a
+// fake clock, so expiry is tested without sleeping. Each test gets a fresh temporary
+// directory, where file engines keep their files.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,6 +19,9 @@
 
 namespace ryoan::storage::testing {
 
+// Each type names its database argument; memory types ignore `dir`. A file engine adds a
+// type like: struct FileTreeType { static std::string Argument(const std::string& dir) {
+// return dir + "/casket.kct"; } static constexpr bool kOrdered = true; ... }.
 struct StashType {
   static constexpr const char* kName = ":";
   static constexpr bool kOrdered = false;
@@ -80,12 +87,32 @@ inline constexpr int64_t kStartTime = 1700000000;
 template <typename T>
 class DBTest : public ::testing::Test {
  protected:
-  void SetUp() override { db_ = Open(""); }
+  void SetUp() override {
+    char pattern[] = "/tmp/ryoan-db-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    db_ = Open("");
+  }
+
+  void TearDown() override {
+    db_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // T's database argument: the in-memory name, or a path in this test's directory.
+  std::string Argument() {
+    if constexpr (requires { T::Argument(dir_); }) {
+      return T::Argument(dir_);
+    } else {
+      return T::kName;
+    }
+  }
 
   // Opens T's database with extra "#name=value" parameters and the fake clock.
   std::unique_ptr<DB> Open(const std::string& params, bool readonly = false) {
     DatabaseSpec spec;
-    Status status = ParseDatabaseSpec(std::string(T::kName) + params, &spec);
+    Status status = ParseDatabaseSpec(Argument() + params, &spec);
     EXPECT_TRUE(status.ok()) << status.ToString();
     OpenOptions options;
     options.readonly = readonly;
@@ -116,6 +143,7 @@ class DBTest : public ::testing::Test {
   }
 
   std::atomic<int64_t> now_{kStartTime};
+  std::string dir_;
   std::unique_ptr<DB> db_;
 };
 
