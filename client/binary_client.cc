@@ -1,22 +1,14 @@
 #include "client/binary_client.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
+
+#include "client/socket.h"
 
 namespace ryoan::client {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 void Put16(std::string* out, uint16_t v) {
   out->push_back(static_cast<char>(v >> 8));
@@ -40,17 +32,6 @@ uint64_t GetBE(std::string_view bytes) {
 void StartFrame(std::string* out, uint8_t magic, uint32_t flags) {
   out->push_back(static_cast<char>(magic));
   Put32(out, flags);
-}
-
-// Milliseconds left until `deadline` for poll(), at least 0.
-int RemainingMs(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
-
-Clock::time_point DeadlineAfter(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds < 0 ? 0 : seconds));
 }
 
 }  // namespace
@@ -93,47 +74,7 @@ bool BinaryClient::Open(const std::string& host, int port, double timeout_second
   Close();
   timeout_ = timeout_seconds;
   error_.clear();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* list = nullptr;
-  std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
-  if (rc != 0) {
-    error_ = std::string("getaddrinfo: ") + gai_strerror(rc);
-    return false;
-  }
-  Clock::time_point deadline = DeadlineAfter(timeout_seconds);
-  for (addrinfo* ai = list; ai != nullptr && fd_ < 0; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) {
-      error_ = std::string("socket: ") + std::strerror(errno);
-      continue;
-    }
-    bool ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-    if (!ok && errno == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      if (poll(&p, 1, RemainingMs(deadline)) == 1) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        ok = err == 0;
-        if (!ok) error_ = std::string("connect: ") + std::strerror(err);
-      } else {
-        error_ = "connect: timeout";
-      }
-    } else if (!ok) {
-      error_ = std::string("connect: ") + std::strerror(errno);
-    }
-    if (!ok) {
-      close(fd);
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    fd_ = fd;
-  }
-  freeaddrinfo(list);
+  fd_ = ConnectTcp(host, port, timeout_seconds, &error_);
   if (fd_ < 0) return false;
   error_.clear();
   return true;
@@ -156,68 +97,23 @@ bool BinaryClient::SendRaw(std::string_view bytes) {
     error_ = "not connected";
     return false;
   }
-  Clock::time_point deadline = DeadlineAfter(timeout_);
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd_, POLLOUT, 0};
-      int rc = poll(&p, 1, RemainingMs(deadline));
-      if (rc == 0) {
-        error_ = "send: timeout";
-        return false;
-      }
-      if (rc < 0 && errno != EINTR) {
-        error_ = std::string("poll: ") + std::strerror(errno);
-        return false;
-      }
-      continue;
-    }
-    error_ = std::string("send: ") + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return SendAll(fd_, bytes, timeout_, &error_);
 }
 
 void BinaryClient::ShutdownWrite() {
   if (fd_ >= 0) shutdown(fd_, SHUT_WR);
 }
 
-int BinaryClient::Fill(double timeout_seconds) {
-  if (fd_ < 0) return -2;
-  Clock::time_point deadline = DeadlineAfter(timeout_seconds);
-  char chunk[64 * 1024];
-  for (;;) {
-    ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buffer_.append(chunk, static_cast<size_t>(n));
-      return 1;
-    }
-    if (n == 0) return 0;
-    if (errno == EINTR) continue;
-    if (errno == ECONNRESET) return 0;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return -2;
-    pollfd p{fd_, POLLIN, 0};
-    int rc = poll(&p, 1, RemainingMs(deadline));
-    if (rc == 0) return -1;
-    if (rc < 0 && errno != EINTR) return -2;
-  }
+bool BinaryClient::Fill() {
+  int rc = ReceiveSome(fd_, &buffer_, timeout_);
+  if (rc > 0) return true;
+  error_ = rc == 0 ? "connection closed by the server" : rc == -1 ? "read timeout" : "read error";
+  return false;
 }
 
 bool BinaryClient::ReadExact(size_t n, std::string* out) {
   while (buffer_.size() < n) {
-    int rc = Fill(timeout_);
-    if (rc <= 0) {
-      error_ = rc == 0    ? "connection closed by the server"
-               : rc == -1 ? "read timeout"
-                          : "read error";
-      return false;
-    }
+    if (!Fill()) return false;
   }
   out->append(buffer_, 0, n);
   buffer_.erase(0, n);
@@ -239,42 +135,16 @@ bool BinaryClient::ReadUntil(std::string_view delimiter, std::string* out, size_
       return false;
     }
     from = buffer_.size() >= delimiter.size() ? buffer_.size() - delimiter.size() + 1 : 0;
-    int rc = Fill(timeout_);
-    if (rc <= 0) {
-      error_ = rc == 0    ? "connection closed by the server"
-               : rc == -1 ? "read timeout"
-                          : "read error";
-      return false;
-    }
+    if (!Fill()) return false;
   }
 }
 
 std::string BinaryClient::ReadSome(double timeout_seconds, bool* eof) {
-  if (eof) *eof = false;
-  if (buffer_.empty()) {
-    int rc = Fill(timeout_seconds);
-    if (rc == 0 || rc == -2) {
-      if (eof) *eof = true;
-    }
-  }
-  std::string out;
-  out.swap(buffer_);
-  return out;
+  return TakeSome(fd_, &buffer_, timeout_seconds, eof);
 }
 
 bool BinaryClient::WaitForClose(double timeout_seconds, std::string* received) {
-  Clock::time_point deadline = DeadlineAfter(timeout_seconds);
-  for (;;) {
-    if (received) received->append(buffer_);
-    buffer_.clear();
-    int rc = Fill(std::chrono::duration<double>(deadline - Clock::now()).count());
-    if (rc == 0 || rc == -2) {
-      if (received) received->append(buffer_);
-      buffer_.clear();
-      return true;
-    }
-    if (rc == -1) return false;
-  }
+  return WaitForEof(fd_, &buffer_, timeout_seconds, received);
 }
 
 bool BinaryClient::Read32(uint32_t* v) {

@@ -133,8 +133,9 @@ class BinaryClient {
   const std::string& pending() const { return buffer_; }
 
  private:
-  // Reads more into buffer_ within `timeout_seconds`: 1 bytes, 0 EOF, -1 timeout, -2 error.
-  int Fill(double timeout_seconds);
+  // Reads more into buffer_ within timeout_; false (and error_ says why) on EOF, timeout or
+  // error.
+  bool Fill();
   BinaryStatus Fail(BinaryStatus status, std::string message);
   BinaryStatus Exchange(const std::string& request, bool no_reply, uint8_t magic, uint32_t* hits,
                         std::vector<BinaryRecord>* records, BinaryPairs* pairs);

@@ -1,38 +1,14 @@
 #include "client/http_connection.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
-#include <cstring>
+#include "client/socket.h"
 
 namespace ryoan::client {
 namespace {
 
 constexpr size_t kMaxHeadBytes = 1 << 20;
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsLeft(Clock::time_point deadline) {
-  return std::chrono::duration<double>(deadline - Clock::now()).count();
-}
-
-Clock::time_point DeadlineAfter(double seconds) {
-  return Clock::now() + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-}
-
-int PollMillis(double seconds) {
-  if (seconds <= 0) return 0;
-  double ms = seconds * 1000.0 + 0.999;
-  return ms > 1e9 ? 1000000000 : static_cast<int>(ms);
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -141,42 +117,8 @@ HttpConnection& HttpConnection::operator=(HttpConnection&& other) noexcept {
 bool HttpConnection::Connect(const std::string& host, int port, double timeout_seconds) {
   Close();
   timeout_ = timeout_seconds;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res) {
-    return false;
-  }
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    freeaddrinfo(res);
-    return false;
-  }
-  int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  if (rc != 0) {
-    if (errno != EINPROGRESS) {
-      ::close(fd);
-      return false;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, PollMillis(timeout_seconds)) != 1) {
-      ::close(fd);
-      return false;
-    }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-      ::close(fd);
-      return false;
-    }
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  fd_ = fd;
-  buffer_.clear();
-  return true;
+  fd_ = ConnectTcp(host, port, timeout_seconds, nullptr, AF_INET);
+  return fd_ >= 0;
 }
 
 void HttpConnection::Close() {
@@ -187,52 +129,14 @@ void HttpConnection::Close() {
 
 bool HttpConnection::Send(std::string_view bytes) {
   if (fd_ < 0) return false;
-  Clock::time_point deadline = DeadlineAfter(timeout_);
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<size_t>(n));
-      deadline = DeadlineAfter(timeout_);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      double left = SecondsLeft(deadline);
-      if (left <= 0) return false;
-      pollfd p{fd_, POLLOUT, 0};
-      poll(&p, 1, PollMillis(left));
-      continue;
-    }
-    return false;
-  }
-  return true;
+  return SendAll(fd_, bytes, timeout_, nullptr);
 }
 
 void HttpConnection::ShutdownWrite() {
   if (fd_ >= 0) shutdown(fd_, SHUT_WR);
 }
 
-int HttpConnection::Fill(double timeout_seconds) {
-  if (fd_ < 0) return -2;
-  Clock::time_point deadline = DeadlineAfter(timeout_seconds);
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) {
-      buffer_.append(buf, static_cast<size_t>(n));
-      return 1;
-    }
-    if (n == 0) return 0;
-    if (errno == EINTR) continue;
-    if (errno == ECONNRESET) return 0;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return -2;
-    double left = SecondsLeft(deadline);
-    if (left <= 0) return -1;
-    pollfd p{fd_, POLLIN, 0};
-    int rc = poll(&p, 1, PollMillis(left));
-    if (rc == 0) return -1;
-  }
-}
+int HttpConnection::Fill() { return ReceiveSome(fd_, &buffer_, timeout_); }
 
 ReadResult HttpConnection::ReadResponse(HttpResponse* r, bool head_request) {
   *r = HttpResponse();
@@ -241,7 +145,7 @@ ReadResult HttpConnection::ReadResponse(HttpResponse* r, bool head_request) {
   size_t end;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
     if (buffer_.size() > kMaxHeadBytes) return ReadResult::kMalformed;
-    int rc = Fill(timeout_);
+    int rc = Fill();
     if (rc == 0) return buffer_.empty() ? ReadResult::kClosed : ReadResult::kTruncated;
     if (rc == -1) return ReadResult::kTimeout;
     if (rc < 0) return ReadResult::kError;
@@ -260,7 +164,7 @@ ReadResult HttpConnection::ReadResponse(HttpResponse* r, bool head_request) {
     uint64_t length = 0;
     if (!ParseDecimal(*cl, &length)) return ReadResult::kMalformed;
     while (buffer_.size() < length) {
-      int rc = Fill(timeout_);
+      int rc = Fill();
       if (rc == 0) return ReadResult::kTruncated;
       if (rc == -1) return ReadResult::kTimeout;
       if (rc < 0) return ReadResult::kError;
@@ -271,7 +175,7 @@ ReadResult HttpConnection::ReadResponse(HttpResponse* r, bool head_request) {
   }
   r->body_until_close = true;
   for (;;) {
-    int rc = Fill(timeout_);
+    int rc = Fill();
     if (rc == 0) break;
     if (rc == -1) return ReadResult::kTimeout;
     if (rc < 0) return ReadResult::kError;
@@ -294,30 +198,11 @@ ReadResult HttpConnection::ReadFinalResponse(HttpResponse* r, bool head_request,
 }
 
 bool HttpConnection::WaitForClose(double timeout_seconds, std::string* received) {
-  if (fd_ < 0) return true;
-  Clock::time_point deadline = DeadlineAfter(timeout_seconds);
-  for (;;) {
-    double left = SecondsLeft(deadline);
-    if (left <= 0) left = 0;
-    int rc = Fill(left);
-    if (received) {
-      received->append(buffer_);
-    }
-    buffer_.clear();
-    if (rc == 0 || rc == -2) return true;
-    if (rc == -1) return false;
-  }
+  return WaitForEof(fd_, &buffer_, timeout_seconds, received);
 }
 
 std::string HttpConnection::ReadSome(double timeout_seconds, bool* eof) {
-  if (eof) *eof = false;
-  if (buffer_.empty()) {
-    int rc = Fill(timeout_seconds);
-    if ((rc == 0 || rc == -2) && eof) *eof = true;
-  }
-  std::string out = std::move(buffer_);
-  buffer_.clear();
-  return out;
+  return TakeSome(fd_, &buffer_, timeout_seconds, eof);
 }
 
 bool HttpSession::Open(const std::string& host, int port, double timeout_seconds) {

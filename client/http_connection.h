@@ -102,9 +102,9 @@ class HttpConnection {
   const std::string& pending() const { return buffer_; }
 
  private:
-  // Reads more bytes into buffer_, waiting up to `timeout_seconds`. 1 = got bytes, 0 = EOF,
+  // Reads more bytes into buffer_, waiting up to timeout_. 1 = got bytes, 0 = EOF,
   // -1 = timeout, -2 = error.
-  int Fill(double timeout_seconds);
+  int Fill();
 
   int fd_ = -1;
   double timeout_ = 30;

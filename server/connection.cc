@@ -118,8 +118,7 @@ void Connection::Process() {
       break;
     }
     if (result == HttpRequestParser::Result::kClose) {
-      closing_ = true;
-      output_.clear();
+      closing_ = true;  // no response to this request; earlier replies are still sent
       break;
     }
     if (result == HttpRequestParser::Result::kError) {

@@ -2,7 +2,6 @@
 // byte for byte, the framing and error rules of 1, the xt rules of 2 and the client library.
 // Request and expected reply bytes are spelled out in hex; the client's encoders are only used
 // where the exact bytes are not the point of the test.
-#include <fstream>
 #include <limits>
 #include <sstream>
 
@@ -72,16 +71,6 @@ int64_t ReadBe64(std::string_view b) {
   return static_cast<int64_t>(v);
 }
 
-// VmRSS of `pid` in KiB, -1 if unknown.
-int64_t VmRssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return -1;
-}
-
 // The worked example 8.1, with the flags given as 8 hex digits.
 std::string Example81(std::string_view flags) {
   return Hex("B8") + Hex(flags) +
@@ -121,16 +110,6 @@ class BinaryProtocol : public SharedServerTest<BinaryProtocol> {
     std::string got;
     EXPECT_TRUE(c.ReadExact(reply.size(), &got)) << c.last_error() << "; got " << ToHex(got);
     EXPECT_EQ(ToHex(got), ToHex(reply));
-  }
-  // Reads one HTTP response from the binary connection: head and Content-Length body.
-  static bool ReadHttp(BinaryClient& c, std::string* head, std::string* body) {
-    head->clear();
-    body->clear();
-    if (!c.ReadUntil("\r\n\r\n", head)) return false;
-    size_t at = head->find("Content-Length: ");
-    if (at == std::string::npos) return false;
-    size_t length = std::stoul(head->substr(at + 16));
-    return c.ReadExact(length, body);
   }
   // The stored record of db `db` through HTTP RPC: value and "xt" (or absent).
   static std::unique_ptr<RpcClient> RpcDb(int db) { return Rpc(std::to_string(db)); }

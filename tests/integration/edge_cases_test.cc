@@ -9,9 +9,6 @@ namespace {
 
 class EdgeCases : public SharedServerTest<EdgeCases> {};
 
-constexpr std::string_view kNoRecord = "DB: 7: no record: no record";
-constexpr std::string_view kLogic = "DB: 8: logical inconsistency: logical inconsistency";
-
 TEST_F(EdgeCases, IncrementReachingInt64MinIsWrittenButReportedAsFailure) {
   ExpectRpcReply(Get("/rpc/increment?key=wrap&num=9223372036854775807"), 200, kTsv,
                  "num\t9223372036854775807\n");

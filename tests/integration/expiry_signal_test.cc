@@ -13,8 +13,6 @@ using Clock = std::chrono::steady_clock;
 
 class Expiry : public SharedServerTest<Expiry> {};
 
-constexpr std::string_view kNoRecord = "DB: 7: no record: no record";
-
 TEST_F(Expiry, PositiveXtIsRelativeSeconds) {
   int64_t before = NowSeconds();
   ExpectRpcReply(Get("/rpc/set?key=rel&value=v&xt=100"), 200, kTsv, "");

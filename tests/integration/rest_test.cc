@@ -6,12 +6,6 @@ namespace {
 
 class RestInterface : public SharedServerTest<RestInterface> {};
 
-std::string AllBytes() {
-  std::string s;
-  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
-  return s;
-}
-
 TEST_F(RestInterface, PutStoresTheBodyAndGetReturnsIt) {
   auto rest = Rest();
   HttpResponse put = rest->Put("japan", "tokyo");

@@ -8,7 +8,6 @@
 namespace ryoan::testing {
 namespace {
 
-constexpr std::string_view kNoRecord = "DB: 7: no record: no record";
 constexpr std::string_view kNoImpl = "DB: 1: not implemented: not implemented";
 
 class RpcCursors : public SharedServerTest<RpcCursors> {

@@ -7,12 +7,6 @@ namespace {
 
 class RpcEncoding : public SharedServerTest<RpcEncoding> {};
 
-std::string AllBytes() {
-  std::string s;
-  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
-  return s;
-}
-
 // ---- input forms ---------------------------------------------------------------------------
 
 TEST_F(RpcEncoding, QueryStringPairsSplitAtAmpersandOrSemicolon) {

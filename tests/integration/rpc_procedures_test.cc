@@ -10,9 +10,7 @@ namespace {
 
 class RpcProcedures : public SharedServerTest<RpcProcedures> {};
 
-constexpr std::string_view kNoRecord = "DB: 7: no record: no record";
 constexpr std::string_view kDuplicate = "DB: 6: record duplication: record duplication";
-constexpr std::string_view kLogic = "DB: 8: logical inconsistency: logical inconsistency";
 constexpr std::string_view kConflict = "DB: 8: logical inconsistency: status conflict";
 
 // ---- void, echo, report, status, clear, synchronize, vacuum -------------------------------

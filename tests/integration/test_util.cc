@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 namespace ryoan::testing {
 
@@ -70,6 +71,25 @@ std::string Printable(std::string_view bytes) {
     }
   }
   return out;
+}
+
+int64_t VmRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+bool ReadHttp(client::BinaryClient& c, std::string* head, std::string* body) {
+  head->clear();
+  body->clear();
+  if (!c.ReadUntil("\r\n\r\n", head)) return false;
+  size_t at = head->find("Content-Length: ");
+  if (at == std::string::npos) return false;
+  size_t length = std::stoul(head->substr(at + 16));
+  return c.ReadExact(length, body);
 }
 
 void ExpectRpcReply(const HttpResponse& r, int status, std::string_view content_type,

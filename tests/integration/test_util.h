@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/binary_client.h"
 #include "client/http_connection.h"
 #include "client/rest_client.h"
 #include "client/rpc_client.h"
@@ -46,6 +48,10 @@ inline constexpr std::string_view kTsvU = "text/tab-separated-values; colenc=U";
 // tree (ordered), 2 '*' cache hash (unordered), 3 '%' cache tree (ordered).
 inline std::vector<std::string> FourDbs() { return {":", "+", "*", "%"}; }
 
+// Error texts of the database layer shared by several suites.
+inline constexpr std::string_view kNoRecord = "DB: 7: no record: no record";
+inline constexpr std::string_view kLogic = "DB: 8: logical inconsistency: logical inconsistency";
+
 // "GET <target> HTTP/1.1" with a Host header and `extra` header lines ("Name: value\r\n").
 inline std::string GetRequest(std::string_view target, std::string_view extra = {},
                               std::string_view method = "GET",
@@ -77,6 +83,13 @@ inline std::string PostForm(std::string_view target, std::string_view body) {
   return BodyRequest("POST", target, "application/x-www-form-urlencoded", body);
 }
 
+// The 256 byte values in order.
+inline std::string AllBytes() {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s.push_back(static_cast<char>(i));
+  return s;
+}
+
 inline int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
 
 inline void SleepSeconds(double s) {
@@ -88,6 +101,14 @@ int64_t ParseRfc1123(const std::string& text);
 
 // Printable rendering of bytes for failure messages.
 std::string Printable(std::string_view bytes);
+
+// VmRSS of `pid` in KiB (from /proc/<pid>/status), -1 if unknown.
+int64_t VmRssKb(pid_t pid);
+
+// Reads one HTTP response sent on a binary-protocol connection: `head` up to and including
+// the blank line, then a Content-Length `body`. False when either is incomplete or the head
+// has no "Content-Length: " header.
+bool ReadHttp(client::BinaryClient& c, std::string* head, std::string* body);
 
 // Expects an RPC reply: status, Content-Type exactly `content_type`, body exactly `body`.
 void ExpectRpcReply(const HttpResponse& r, int status, std::string_view content_type,
