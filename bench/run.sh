@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The standard benchmark: ktserver (binary, HTTP RPC, REST) beside memcached (text protocol)
 # and redis (RESP) on loopback, all driven by ktbench with the same workloads, written to
-# bench/RESULTS.md (table) and bench/results.jsonl (one ktbench JSON line per run).
+# bench/RESULTS.md (table) and bench/results.jsonl (one ktbench JSON line per run). Also
+# counts system calls per request (bench/syscalls.sh), measures the memory of 10,000 idle
+# keep-alive connections (bench/idle_connections.py), checks the issue's targets
+# (bench/targets.py) and profiles the server on every workload whose target was missed.
 #
 # usage: bench/run.sh [builddir]   (builddir holds ktserver and ktbench; default build/release)
-# env:   BENCH_DURATION seconds per workload (3), BENCH_KEYS key space (100000)
+# env:   BENCH_DURATION seconds per workload (3), BENCH_KEYS key space (100000),
+#        BENCH_IDLE idle connections (10000), BENCH_PROFILES most profiles taken (8),
+#        BENCH_PROFILER perf | callgrind | none (perf when `perf record` works, else callgrind)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +19,8 @@ KTSERVER="$BUILD/ktserver"
 KTBENCH="$BUILD/ktbench"
 DURATION=${BENCH_DURATION:-3}
 KEYS=${BENCH_KEYS:-100000}
+IDLE=${BENCH_IDLE:-10000}
+MAX_PROFILES=${BENCH_PROFILES:-8}
 OUT_MD="$ROOT/bench/RESULTS.md"
 OUT_JSON="$ROOT/bench/results.jsonl"
 WORK=$(mktemp -d /tmp/ryoan-bench.XXXXXX)
@@ -34,16 +41,22 @@ if ((${#missing[@]})); then
   if ! { $SUDO apt-get update -q >/dev/null &&
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
       "${missing[@]}" >/dev/null; }; then
-    log "could not install ${missing[*]}; those rows will be missing"
+    log "FATAL: could not install ${missing[*]}"
+    exit 1
   fi
 fi
 
 # --- servers ------------------------------------------------------------------------------
-PIDS=()
+PIDS=()  # every server and profiler started here; all stopped on exit
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
+  local pid
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -51,55 +64,70 @@ trap 'exit 130' INT TERM
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# free_port: a port nothing is bound to, below the ephemeral range so that no client
+# connection of this run can take it before its server binds it.
 free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! port_open "$p"; then
-      echo "$p"
-      return
-    fi
-  done
-  log "no free port"
-  exit 1
+  python3 - <<'PY' || { log "FATAL: no free port"; exit 1; }
+import random, socket, sys
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(500):
+    port = random.randint(10000, max(10001, lo - 1))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit(1)
+PY
 }
 
-# wait_port PORT PID NAME: until the server accepts connections (10 s at most).
+# wait_port PORT PID NAME LOG [SECONDS]: until the server accepts connections; if it does not,
+# shows its log and stops the whole run.
 wait_port() {
-  for _ in $(seq 100); do
+  for _ in $(seq $((${5:-10} * 10))); do
     port_open "$1" && return 0
     kill -0 "$2" 2>/dev/null || break
     sleep 0.1
   done
-  log "$3 did not start on port $1"
-  return 1
+  log "FATAL: $3 did not start on port $1; its output:"
+  cat "$4" >&2 || true
+  exit 1
 }
 
+# start_server NAME COMMAND...: starts it in the background on the port named in COMMAND
+# (after -port/-p/--port), sets SERVER_PID, fails the run if it does not come up.
+start_server() {
+  local name=$1 port="" prev=""
+  shift
+  for a in "$@"; do
+    case "$prev" in -port | -p | --port) port=$a ;; esac
+    prev=$a
+  done
+  "$@" >"$WORK/$name.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_port "$port" "$SERVER_PID" "$name" "$WORK/$name.log" "${START_WAIT:-10}"
+}
+
+# Default threads: ktserver runs one I/O thread per core.
 KT_PORT=$(free_port)
-KT_CMD=("$KTSERVER" -host 127.0.0.1 -port "$KT_PORT" -th 8 -le :)
-"${KT_CMD[@]}" >"$WORK/ktserver.log" 2>&1 &
-PIDS+=($!)
-wait_port "$KT_PORT" $! ktserver || { cat "$WORK/ktserver.log" >&2; exit 1; }
+KT_CMD=("$KTSERVER" -host 127.0.0.1 -port "$KT_PORT" -le :)
+start_server ktserver "${KT_CMD[@]}"
+KT_PID=$SERVER_PID
 
-MC_PORT="" MC_CMD=()
-if command -v memcached >/dev/null; then
-  MC_PORT=$(free_port)
-  MC_CMD=(memcached -l 127.0.0.1 -p "$MC_PORT" -t 2 -U 0 -m 1024)
-  # memcached refuses to run as root unless told which user to be.
-  [[ $(id -u) -ne 0 ]] || MC_CMD+=(-u root)
-  "${MC_CMD[@]}" >"$WORK/memcached.log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$MC_PORT" $! memcached || MC_PORT=""
-fi
+MC_PORT=$(free_port)
+MC_CMD=(memcached -l 127.0.0.1 -p "$MC_PORT" -t 2 -U 0 -m 1024)
+# memcached refuses to run as root unless told which user to be.
+[[ $(id -u) -ne 0 ]] || MC_CMD+=(-u root)
+start_server memcached "${MC_CMD[@]}"
 
-RD_PORT="" RD_CMD=()
-if command -v redis-server >/dev/null; then
-  RD_PORT=$(free_port)
-  RD_CMD=(redis-server --bind 127.0.0.1 --port "$RD_PORT" --save "" --appendonly no)
-  "${RD_CMD[@]}" >"$WORK/redis.log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$RD_PORT" $! redis-server || RD_PORT=""
-fi
+RD_PORT=$(free_port)
+RD_CMD=(redis-server --bind 127.0.0.1 --port "$RD_PORT" --save "" --appendonly no)
+start_server redis-server "${RD_CMD[@]}"
 
 # --- targets: name, port, ktbench protocol --------------------------------------------------
 TARGETS=()
@@ -111,11 +139,11 @@ probe() {  # probe NAME PORT PROTOCOL: keep the target if one verified write+rea
     log "$1 does not work, skipped: $(tail -1 "$WORK/probe.log")"
   fi
 }
-[[ -z "$MC_PORT" ]] || probe memcached "$MC_PORT" memcached
+probe memcached "$MC_PORT" memcached
 probe kt-binary "$KT_PORT" binary
 probe kt-http "$KT_PORT" http
 probe kt-rest "$KT_PORT" rest
-[[ -z "$RD_PORT" ]] || probe redis "$RD_PORT" redis
+probe redis "$RD_PORT" redis
 
 # --- workloads: name and ktbench arguments (random keys; value 100 bytes unless given) --------
 WORKLOADS=(
@@ -160,6 +188,107 @@ for w in "${WORKLOADS[@]}"; do
     grep -v '^preload' "$WORK/run.log" >&2 || true
   done
 done
+WORKLOADS_ELAPSED=$(($(date +%s) - START))
+
+# --- profiles of the workloads whose target was missed ---------------------------------------
+PROFILER=${BENCH_PROFILER:-}
+if [[ -z "$PROFILER" ]]; then
+  PROFILER=callgrind
+  # No hardware counters in most VMs, but the cpu-clock software event still samples.
+  if command -v perf >/dev/null &&
+    perf record -q -e cpu-clock -g -o "$WORK/probe.perf" -- true >/dev/null 2>&1; then
+    PROFILER=perf
+  fi
+  command -v perf >/dev/null || command -v valgrind >/dev/null || PROFILER=none
+fi
+if perf stat -e instructions true 2>&1 | grep -q 'not supported'; then
+  PERF_NOTE="perf has no hardware counters here (\`perf stat -e instructions\` is not supported), so \`perf record\` samples the cpu-clock software event"
+else
+  PERF_NOTE="\`perf record\` samples the cpu-clock event"
+fi
+
+# workload_args NAME: the ktbench arguments of a workload in WORKLOADS.
+workload_args() {
+  local w
+  for w in "${WORKLOADS[@]}"; do
+    [[ "${w%%|*}" != "$1" ]] || { echo "${w#*|}"; return; }
+  done
+}
+
+: >"$WORK/profiles.md"
+python3 "$ROOT/bench/targets.py" missed "$OUT_JSON" >"$WORK/missed.txt"
+nprof=0
+while IFS= read -r label; do
+  [[ -n "$label" && "$PROFILER" != none ]] || continue
+  if ((nprof >= MAX_PROFILES)); then
+    echo "(more missed workloads not profiled: BENCH_PROFILES=$MAX_PROFILES)" >>"$WORK/profiles.md"
+    break
+  fi
+  nprof=$((nprof + 1))
+  tname=${label%%|*} wname=${label#*|}
+  proto=binary
+  [[ "$tname" != kt-http ]] || proto=http
+  [[ "$tname" != kt-rest ]] || proto=rest
+  read -r -a args <<<"$(workload_args "$wname")"
+  log "profiling $label with $PROFILER"
+  rm -f "$WORK/prof.txt"
+  if [[ "$PROFILER" == perf ]]; then
+    # Keys are already loaded by the runs above: no preload inside the profile.
+    perf record -q -e cpu-clock -g -p "$KT_PID" -o "$WORK/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    PIDS+=("$perf_pid")
+    sleep 0.5
+    "$KTBENCH" --port "$KT_PORT" --protocol "$proto" --keys "$KEYS" --duration "$DURATION" \
+      --timeout 10 --pattern random --verify "${args[@]}" --label "$label" \
+      >"$WORK/prof.json" 2>"$WORK/prof.log" || true
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf report -i "$WORK/perf.data" --no-children --sort sym -g none --stdio \
+      --percent-limit 0.05 2>/dev/null | grep '%' >"$WORK/prof.txt" || true
+    how="\`perf record -e cpu-clock -g -p <ktserver>\` over a $DURATION s rerun of the workload"
+  else
+    cg_port=$(free_port)
+    START_WAIT=60 start_server ktserver-callgrind valgrind --tool=callgrind \
+      --callgrind-out-file="$WORK/callgrind.out" "$KTSERVER" -host 127.0.0.1 -port "$cg_port" -le :
+    "$KTBENCH" --port "$cg_port" --protocol "$proto" --keys 10000 --duration 2 --timeout 30 \
+      --pattern random --preload --verify "${args[@]}" --label "$label" \
+      >"$WORK/prof.json" 2>"$WORK/prof.log" || true
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    callgrind_annotate "$WORK/callgrind.out" 2>/dev/null | grep '%' | head -40 >"$WORK/prof.txt" || true
+    how="\`valgrind --tool=callgrind\` on a fresh ktserver, 2 s of the workload over 10,000 keys (instructions, user space only)"
+  fi
+  {
+    echo "#### $tname, $wname"
+    echo
+    echo "$how; the rerun under the profiler did: $(sed -n 's/^\([^ ]*\) *\([a-z]*\) .*mix=[0-9.]* *\([0-9]* ops\/s\).*p99 *\([0-9.]*us\).*/\3, p99 \4/p' "$WORK/prof.log" | head -1)."
+    echo
+    python3 "$ROOT/bench/targets.py" profile "$WORK/prof.txt"
+    echo
+  } >>"$WORK/profiles.md"
+done <"$WORK/missed.txt"
+
+# --- system calls per request and idle connections -------------------------------------------
+log "system calls per request (bench/syscalls.sh)"
+if ! "$ROOT/bench/syscalls.sh" "$BUILD" >"$WORK/syscalls.md" 2>"$WORK/syscalls.log"; then
+  failures=$((failures + 1))
+  log "FAILED: bench/syscalls.sh: $(tail -2 "$WORK/syscalls.log" | tr '\n' ' ')"
+fi
+cat "$WORK/syscalls.md" >&2
+
+log "$IDLE idle keep-alive connections (bench/idle_connections.py)"
+IDLE_PORT=$(free_port)
+IDLE_CMD=("$KTSERVER" -host 127.0.0.1 -port "$IDLE_PORT" -le :)
+start_server ktserver-idle "${IDLE_CMD[@]}"
+if ! python3 "$ROOT/bench/idle_connections.py" --port "$IDLE_PORT" --pid "$SERVER_PID" \
+  -n "$IDLE" >"$WORK/idle.md" 2>"$WORK/idle.log"; then
+  failures=$((failures + 1))
+  log "FAILED: bench/idle_connections.py: $(tail -2 "$WORK/idle.log" | tr '\n' ' ')"
+fi
+cat "$WORK/idle.log" >&2
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+
 ELAPSED=$(($(date +%s) - START))
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -184,7 +313,54 @@ for w in "${WORKLOADS[@]}"; do workload_names+="${w%%|*};"; done
   echo "* Machine: $(nproc) CPUs, $cpu, $mem RAM, Linux $(uname -r)"
   echo "* Load average before / after: $LOAD_START / $LOAD_END (client and servers share the CPUs)"
   echo "* ryoan commit: $rev; memcached: $mc_ver; redis: $rd_ver"
-  echo "* $DURATION s per workload, $KEYS random keys, values 100 bytes unless stated, $ELAPSED s in all; $failures failed run(s)"
+  echo "* $DURATION s per workload, $KEYS random keys, values 100 bytes unless stated; workloads $WORKLOADS_ELAPSED s, $ELAPSED s in all; $failures failed run(s)"
+  echo
+  echo "## Targets"
+  echo
+  echo "The issue's targets, each against the figure of this run (memcached ratios are records/s"
+  echo "of the same workload; p99 is per request; \`c16 d1\` = 16 connections, one request in"
+  echo "flight on each). Client and servers share the machine's $(nproc) CPUs."
+  echo
+  python3 "$ROOT/bench/targets.py" report "$OUT_JSON" "$WORK/syscalls.md" "$WORK/idle.md"
+  echo
+  echo "### 90:10 mix: GET p99 against the read-only get p99"
+  echo
+  echo "Same 16 connections, depth 1, 100-byte values; ktbench records gets and sets in separate"
+  echo "histograms, so the mix's GET p99 is the gets' own."
+  echo
+  python3 "$ROOT/bench/targets.py" mix "$OUT_JSON"
+  echo
+  echo "### System calls per request"
+  echo
+  echo "bench/syscalls.sh: \`strace -c -f\` on a fresh ktserver over 20,000 gets, 16 connections."
+  echo
+  cat "$WORK/syscalls.md"
+  echo
+  echo "### Idle keep-alive connections"
+  echo
+  echo "bench/idle_connections.py on a fresh ktserver (default threads): $IDLE connections, one"
+  echo "request each (HTTP \`GET /rpc/void\` and binary get_bulk alternately), every reply read,"
+  echo "then idle; VmRSS from /proc/<pid>/status. The original server holds one in about 4.2 KiB."
+  echo
+  cat "$WORK/idle.md"
+  echo
+  echo "### Where the time goes (targets not met)"
+  echo
+  if [[ ! -s "$WORK/missed.txt" ]]; then
+    echo "Every throughput and latency target was met; nothing profiled."
+  elif [[ "$PROFILER" == none ]]; then
+    echo "No profiler available (neither perf nor valgrind)."
+  else
+    how_profiled="Profiler: $PROFILER."
+    [[ "$PROFILER" != perf ]] ||
+      how_profiled+=" $PERF_NOTE; shares are of the server's own samples (all its threads, kernel and user)."
+    echo "$how_profiled"
+    echo "Each missed workload row above was rerun once under the profiler; the top functions follow,"
+    echo "with what their presence usually means. Syscall and memory targets are explained by their"
+    echo "own tables above (the calls that make up each figure)."
+    echo
+    cat "$WORK/profiles.md"
+  fi
   echo
   echo "## Servers"
   echo
@@ -207,6 +383,18 @@ for w in "${WORKLOADS[@]}"; do workload_names+="${w%%|*};"; done
   echo "## p99 latency per request, microseconds"
   echo
   awk -v targets="$target_names" -v workloads="$workload_names" -v metric=p99_us \
+    -f "$ROOT/bench/table.awk" "$OUT_JSON"
+  echo
+  echo "## GET p99 and SET p99, microseconds (gets and sets recorded separately)"
+  echo
+  echo "GET p99:"
+  echo
+  awk -v targets="$target_names" -v workloads="mix 90:10 c16;get c16 d1;" -v metric=get_p99_us \
+    -f "$ROOT/bench/table.awk" "$OUT_JSON"
+  echo
+  echo "SET p99:"
+  echo
+  awk -v targets="$target_names" -v workloads="mix 90:10 c16;set c16 d1;" -v metric=set_p99_us \
     -f "$ROOT/bench/table.awk" "$OUT_JSON"
   echo
   echo "## How each protocol does a request"

@@ -15,7 +15,8 @@ function fmt(v) {
 }
 {
   label = field($0, "label")
-  value[label] = field($0, metric) + 0
+  v = field($0, metric)
+  if (v != "") value[label] = v + 0  # null (no sample of that kind): shown as "–"
   bad[label] = (field($0, "errors") + 0 > 0 || field($0, "mismatches") + 0 > 0)
 }
 END {

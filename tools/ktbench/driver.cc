@@ -111,6 +111,8 @@ void Stats::Merge(const Stats& o) {
   timed_out = timed_out || o.timed_out;
   seconds = std::max(seconds, o.seconds);
   latency_ns.Merge(o.latency_ns);
+  get_latency_ns.Merge(o.get_latency_ns);
+  set_latency_ns.Merge(o.set_latency_ns);
 }
 
 namespace {
@@ -341,7 +343,9 @@ class Worker {
   }
 
   void Complete(Connection*, const Slot& slot, const Reply& reply, int64_t now) {
-    stats_->latency_ns.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - slot.start_ns)));
+    const auto ns = static_cast<uint64_t>(std::max<int64_t>(0, now - slot.start_ns));
+    stats_->latency_ns.Record(ns);
+    (slot.op == Op::kGet ? stats_->get_latency_ns : stats_->set_latency_ns).Record(ns);
     ++stats_->ops;
     stats_->records += static_cast<uint64_t>(slot.count);
     stats_->hits += static_cast<uint64_t>(reply.hits);

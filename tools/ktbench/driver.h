@@ -33,7 +33,9 @@ struct Stats {
   uint64_t dead_connections = 0;
   bool timed_out = false;
   double seconds = 0;
-  Histogram latency_ns;
+  Histogram latency_ns;      // every request
+  Histogram get_latency_ns;  // gets only
+  Histogram set_latency_ns;  // sets only
 
   void Merge(const Stats& other);
 };

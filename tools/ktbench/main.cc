@@ -30,6 +30,22 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+// Microseconds at quantile q, as a JSON number, or null when the histogram is empty.
+std::string JsonUs(const Histogram& h, double q) {
+  if (h.total() == 0) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", static_cast<double>(h.Quantile(q)) / 1000.0);
+  return buf;
+}
+
+// Microseconds at quantile q for the readable line: "-" when the histogram is empty.
+std::string TextUs(const Histogram& h, double q) {
+  if (h.total() == 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1fus", static_cast<double>(h.Quantile(q)) / 1000.0);
+  return buf;
+}
+
 void Report(const Options& o, const Stats& s) {
   const double secs = s.seconds > 0 ? s.seconds : 1e-9;
   const double ops_rate = static_cast<double>(s.ops) / secs;
@@ -37,23 +53,32 @@ void Report(const Options& o, const Stats& s) {
   const double p50 = static_cast<double>(s.latency_ns.Quantile(0.50)) / 1000.0;
   const double p99 = static_cast<double>(s.latency_ns.Quantile(0.99)) / 1000.0;
   const double p999 = static_cast<double>(s.latency_ns.Quantile(0.999)) / 1000.0;
+  const Histogram& g = s.get_latency_ns;
+  const Histogram& w = s.set_latency_ns;
   std::printf(
       "{\"label\":%s,\"protocol\":%s,\"connections\":%d,\"depth\":%d,\"bulk\":%d,"
       "\"value_size\":%zu,\"mix\":%.3f,\"ops\":%llu,\"records\":%llu,\"seconds\":%.3f,"
       "\"ops_per_sec\":%.1f,\"records_per_sec\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-      "\"p999_us\":%.1f,\"errors\":%llu,\"mismatches\":%llu,\"misses\":%llu}\n",
+      "\"p999_us\":%.1f,\"get_ops\":%llu,\"get_p50_us\":%s,\"get_p99_us\":%s,"
+      "\"get_p999_us\":%s,\"set_ops\":%llu,\"set_p50_us\":%s,\"set_p99_us\":%s,"
+      "\"set_p999_us\":%s,\"errors\":%llu,\"mismatches\":%llu,\"misses\":%llu}\n",
       JsonString(o.label).c_str(), JsonString(o.protocol).c_str(), o.connections, o.depth, o.bulk,
       o.value_size, o.mix, static_cast<unsigned long long>(s.ops),
       static_cast<unsigned long long>(s.records), s.seconds, ops_rate, rec_rate, p50, p99, p999,
-      static_cast<unsigned long long>(s.errors), static_cast<unsigned long long>(s.mismatches),
-      static_cast<unsigned long long>(s.misses));
+      static_cast<unsigned long long>(g.total()), JsonUs(g, 0.50).c_str(), JsonUs(g, 0.99).c_str(),
+      JsonUs(g, 0.999).c_str(), static_cast<unsigned long long>(w.total()), JsonUs(w, 0.50).c_str(),
+      JsonUs(w, 0.99).c_str(), JsonUs(w, 0.999).c_str(), static_cast<unsigned long long>(s.errors),
+      static_cast<unsigned long long>(s.mismatches), static_cast<unsigned long long>(s.misses));
   std::fflush(stdout);
   std::fprintf(stderr,
                "%-28s %-9s c=%-3d d=%-3d b=%-4d v=%-5zu mix=%.2f  %10.0f ops/s %11.0f rec/s  "
-               "p50 %8.1fus p99 %8.1fus p99.9 %8.1fus  ops=%llu err=%llu mism=%llu miss=%llu%s\n",
+               "p50 %8.1fus p99 %8.1fus p99.9 %8.1fus  get p50/p99/p99.9 %s/%s/%s  "
+               "set p50/p99/p99.9 %s/%s/%s  ops=%llu err=%llu mism=%llu miss=%llu%s\n",
                o.label.c_str(), o.protocol.c_str(), o.connections, o.depth, o.bulk, o.value_size,
-               o.mix, ops_rate, rec_rate, p50, p99, p999, static_cast<unsigned long long>(s.ops),
-               static_cast<unsigned long long>(s.errors),
+               o.mix, ops_rate, rec_rate, p50, p99, p999, TextUs(g, 0.50).c_str(),
+               TextUs(g, 0.99).c_str(), TextUs(g, 0.999).c_str(), TextUs(w, 0.50).c_str(),
+               TextUs(w, 0.99).c_str(), TextUs(w, 0.999).c_str(),
+               static_cast<unsigned long long>(s.ops), static_cast<unsigned long long>(s.errors),
                static_cast<unsigned long long>(s.mismatches),
                static_cast<unsigned long long>(s.misses), s.timed_out ? " TIMEOUT" : "");
 }
