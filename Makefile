@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 1978
 DB ?= :
 
-.PHONY: all deps build run test test-asan bench format clean
+.PHONY: all deps build run test test-asan bench crashtest format clean
 
 all: build
 
@@ -35,6 +35,16 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: build
 	bench/run.sh $(BUILD)
+
+# SIGKILL crash test (tests/crash): 1,000 kill/reopen/check cycles per file engine.
+CRASH_SEED ?= $(shell date +%s)
+CRASH_CYCLES ?= 1000
+crashtest: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target crash_harness
+	$(BUILD)/crash_harness check .kch $(CRASH_SEED) $(CRASH_CYCLES) kch
+	$(BUILD)/crash_harness check .kct $(CRASH_SEED) $(CRASH_CYCLES) kct
+	$(BUILD)/crash_harness faults .kch $(CRASH_SEED) 400
+	$(BUILD)/crash_harness faults .kct $(CRASH_SEED) 400
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

@@ -1,5 +1,6 @@
 #include "server/binary_handler.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace ryoan::server {
@@ -123,6 +124,40 @@ bool GetBulk(Service& service, const BinaryRequest& request, std::string_view da
   return true;
 }
 
+// Lua procedures over the binary protocol (spec/lua.md 2.4): no name check, records passed
+// unchanged, the outmap sent in key byte order; 0xBF for any failure, connection kept.
+bool PlayScript(Service& service, const BinaryRequest& request, std::string_view data,
+                std::string* out) {
+  service.counters().script++;
+  scripting::ScriptRuntime* script = service.script();
+  if (script == nullptr) return Fail(request, out, true);
+  scripting::ScriptInput in;
+  in.reserve(request.records.size());
+  for (const BinaryRecord& r : request.records) {
+    in.emplace_back(data.substr(r.key_offset, r.key_size),
+                    data.substr(r.value_offset, r.value_size));
+  }
+  scripting::ScriptOutput result;
+  std::string_view name = data.substr(request.name_offset, request.name_size);
+  if (script->Call(name, in, &result) != scripting::kRvSuccess) return Fail(request, out, true);
+  if (request.no_reply()) return true;
+  // Two Lua keys can convert to the same bytes (1 and "1"): keep one record per key.
+  std::stable_sort(result.begin(), result.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  result.erase(std::unique(result.begin(), result.end(),
+                           [](const auto& a, const auto& b) { return a.first == b.first; }),
+               result.end());
+  out->push_back(static_cast<char>(kBinaryPlayScript));
+  Put32(out, static_cast<uint32_t>(result.size()));
+  for (const auto& [key, value] : result) {
+    Put32(out, static_cast<uint32_t>(key.size()));
+    Put32(out, static_cast<uint32_t>(value.size()));
+    out->append(key);
+    out->append(value);
+  }
+  return true;
+}
+
 }  // namespace
 
 bool HandleBinaryRequest(Service& service, const BinaryRequest& request, std::string_view data,
@@ -135,9 +170,9 @@ bool HandleBinaryRequest(Service& service, const BinaryRequest& request, std::st
     case kBinaryGetBulk:
       return GetBulk(service, request, data, out);
     case kBinaryPlayScript:
-      // Scripting is disabled until the Lua issue lands: the error byte, connection kept.
-      service.counters().script++;
-      return Fail(request, out, true);
+      // Runs on the I/O thread for now: moving it to the worker pool needs the connection
+      // to park a binary request, as it does for blocking RPCs.
+      return PlayScript(service, request, data, out);
     case kBinaryReplication:
       // No update log: error byte and close (spec/binary.md 7).
       out->push_back(static_cast<char>(kBinaryError));

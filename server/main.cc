@@ -2,12 +2,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "scripting/script_runtime.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/process.h"
@@ -30,7 +32,6 @@ void LogUnsupported(const ServerOptions& o) {
   if (o.sid >= 0) note("-sid (server ID, used by the update log)");
   if (!o.master_host.empty()) note("-mhost (replication slave)");
   if (!o.rts_path.empty()) note("-rts (replication time stamp file)");
-  if (!o.script_path.empty()) note("-scr (Lua scripting)");
   if (!o.plugin_server.empty()) note("-plsv (plug-in server)");
   if (!o.plugin_db.empty()) note("-pldb (plug-in database)");
   if (!o.bgs_dir.empty()) note("-bgs (background snapshots)");
@@ -45,6 +46,37 @@ sigset_t HandledSignals() {
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP}) sigaddset(&set, s);
   return set;
+}
+
+LogKind ToLogKind(scripting::ScriptLogKind kind) {
+  switch (kind) {
+    case scripting::ScriptLogKind::kInfo:
+      return kLogInfo;
+    case scripting::ScriptLogKind::kSystem:
+      return kLogSystem;
+    case scripting::ScriptLogKind::kError:
+      return kLogError;
+    default:
+      return kLogDebug;
+  }
+}
+
+// -scr: builds the Lua states once the databases are open (spec/ktserver-cli.md 4).
+std::unique_ptr<scripting::ScriptRuntime> LoadScript(Service& service,
+                                                     const ServerOptions& options) {
+  if (options.script_path.empty()) return nullptr;
+  Log(kLogSystem, "loading a script file: path=" + options.script_path);
+  scripting::ScriptOptions script;
+  script.path = options.script_path;
+  for (size_t i = 0; i < service.db_count(); i++) script.dbs.push_back(service.db(i));
+  script.thread_count = std::max(1, options.threads);
+  script.version = "0.9.56";
+  script.log = [](scripting::ScriptLogKind kind, std::string_view message) {
+    Log(ToLogKind(kind), message);
+  };
+  auto runtime = std::make_unique<scripting::ScriptRuntime>(std::move(script));
+  runtime->Load();
+  return runtime;
 }
 
 // Serves until a stop signal. Returns false if listening failed.
@@ -68,10 +100,16 @@ bool Serve(Service& service, const ServerOptions& options, bool* listen_failed) 
       }
       break;
     }
+    // A running procedure must not hold up the stop: it fails with code 4 instead.
+    if (service.script() != nullptr) service.script()->Interrupt();
     server.Stop();
     if (!restart) return true;
     if (!ReopenLog()) std::fprintf(stderr, "could not reopen the log file\n");
     Log(kLogSystem, "restarting the server");
+    if (service.script() != nullptr) {
+      Log(kLogSystem, "reloading a script file: path=" + options.script_path);
+      service.script()->Reload();
+    }
   }
 }
 
@@ -134,6 +172,8 @@ int main(int argc, char** argv) {
   int status = 0;
   if (!failed) {
     Service service(options, std::move(dbs));
+    std::unique_ptr<scripting::ScriptRuntime> script = LoadScript(service, options);
+    service.set_script(script.get());
     if (!options.pid_path.empty() && !WritePidFile(options.pid_path)) {
       Log(kLogError, "could not write the pid file: " + options.pid_path);
     }

@@ -1,5 +1,6 @@
 #include "server/rpc.h"
 
+#include <algorithm>
 #include <array>
 
 #include "common/numbers.h"
@@ -12,7 +13,7 @@ constexpr std::array kProcedures = {
     Procedure{"void", RpcVoid, false, false},
     Procedure{"echo", RpcEcho, false, false},
     Procedure{"report", RpcReport, false, false},
-    Procedure{"play_script", RpcPlayScript, false, false},
+    Procedure{"play_script", RpcPlayScript, false, true},
     Procedure{"tune_replication", RpcTuneReplication, false, false},
     Procedure{"ulog_list", RpcUlogList, false, false},
     Procedure{"ulog_remove", RpcUlogRemove, false, false},
@@ -135,10 +136,58 @@ void RpcEcho(RpcCall& call) {
   for (const auto& [name, value] : call.input.entries()) call.output.Append(name, value);
 }
 
+// Lua procedures (spec/lua.md 2.3): `_`-prefixed inputs in, `_`-prefixed outputs out; the
+// procedure's return code chooses the status.
 void RpcPlayScript(RpcCall& call) {
+  scripting::ScriptRuntime* script = call.service.script();
+  if (script == nullptr) {
+    call.service.counters().script++;
+    call.Fail(501, "the scripting extention is disabled");
+    return;
+  }
+  const std::string* name = call.input.Find("name");
+  bool valid = name != nullptr && !name->empty();
+  for (size_t i = 0; valid && i < name->size(); i++) {
+    char c = (*name)[i];
+    valid = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  }
+  if (!valid) {
+    call.Fail(400, "invalid parameters");
+    return;
+  }
   call.service.counters().script++;
-  // Scripting arrives with the Lua issue; until then the server runs as without -scr.
-  call.Fail(501, "the scripting extention is disabled");
+  scripting::ScriptInput in;
+  for (const auto& [key, value] : call.input.entries()) {
+    if (!key.empty() && key[0] == '_') in.emplace_back(std::string_view(key).substr(1), value);
+  }
+  scripting::ScriptOutput out;
+  int code = script->Call(*name, in, &out);
+  switch (code) {
+    case scripting::kRvSuccess:
+      // Two Lua keys can convert to the same bytes (1 and "1"): keep one record per key.
+      std::stable_sort(out.begin(), out.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t i = 0; i < out.size(); i++) {
+        if (i > 0 && out[i].first == out[i - 1].first) continue;
+        call.output.Append("_" + out[i].first, std::move(out[i].second));
+      }
+      return;
+    case scripting::kRvNoImpl:
+      call.Fail(501, "no such scripting procedure");
+      return;
+    case scripting::kRvInvalid:
+      call.Fail(400, "the scripting procedure failed");
+      return;
+    case scripting::kRvLogic:
+      call.Fail(450, "the scripting procedure failed");
+      return;
+    case scripting::kRvTimeout:
+      call.Fail(503, "the scripting procedure failed");
+      return;
+    default:
+      call.Fail(500, "the scripting procedure failed");
+      return;
+  }
 }
 
 void RpcTuneReplication(RpcCall& call) {

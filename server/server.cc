@@ -153,12 +153,15 @@ void Server::Stop() {
   // Waiters answer 503, then every connection closes once its reply is written.
   service_.conditions().CancelAll();
   registry_.ShutdownAll();
-  for (auto& guard : guards_) guard.reset();
+  // The event loops keep running (their work guards held) until every connection has
+  // closed: a connection waiting for a worker has no socket operation pending, and its reply
+  // arrives as a posted handler.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (registry_.size() > 0 && std::chrono::steady_clock::now() < deadline) {
     registry_.ShutdownAll();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  for (auto& guard : guards_) guard.reset();
   for (auto& io : contexts_) io->stop();
   for (auto& t : threads_) t.join();
   workers_->join();

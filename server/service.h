@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "scripting/script_runtime.h"
 #include "server/condition_hub.h"
 #include "server/options.h"
 #include "storage/db.h"
@@ -34,6 +35,10 @@ class Service {
   // empty -> 0, leading digit -> index, else the last database with that name; null if none.
   storage::DB* ResolveDb(std::string_view expression) const;
 
+  // The Lua procedures of -scr; null without it. Owned by main.
+  scripting::ScriptRuntime* script() const { return script_; }
+  void set_script(scripting::ScriptRuntime* script) { script_ = script; }
+
   Counters& counters() { return counters_; }
   ConditionHub& conditions() { return conditions_; }
 
@@ -46,6 +51,7 @@ class Service {
   ServerOptions options_;
   std::vector<std::unique_ptr<storage::DB>> dbs_;
   Counters counters_;
+  scripting::ScriptRuntime* script_ = nullptr;
   ConditionHub conditions_;
   std::atomic<int64_t> connection_count_{0};
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

@@ -5,9 +5,11 @@
 #include <string>
 #include <utility>
 
+#include "storage/file_hash_engine.h"
 #include "storage/hash_engine.h"
 #include "storage/increment.h"
 #include "storage/key_comparator.h"
+#include "storage/lmdb_engine.h"
 #include "storage/timed_visitor.h"
 #include "storage/tree_engine.h"
 
@@ -77,6 +79,33 @@ Status DB::Open(const DatabaseSpec& spec, const OpenOptions& options, std::uniqu
     case DatabaseType::kCacheTree:
       engine = std::make_unique<TreeEngine>(KeyComparator::FromName(spec.rcomp), true);
       break;
+    case DatabaseType::kFileHash: {
+      FileHashEngine::Options file_options;
+      file_options.bnum = spec.bnum;
+      file_options.readonly = options.readonly;
+      file_options.autosync = options.autosync;
+      std::unique_ptr<FileHashEngine> file_engine;
+      Status status = FileHashEngine::Open(spec.path, file_options, &file_engine);
+      if (!status.ok()) return status;
+      engine = std::move(file_engine);
+      break;
+    }
+    case DatabaseType::kFileTree:
+    case DatabaseType::kDirTree: {
+      std::unique_ptr<LmdbEngine> tree;
+      Status status = LmdbEngine::Open(
+          spec.path, LmdbEngine::OptionsFor(spec, options.readonly, options.autosync), &tree);
+      if (!status.ok()) return status;
+      // ktopts=p is fixed when the file is created (spec/databases.md 4.7).
+      if (tree->persistent() != spec.persistent) {
+        DatabaseSpec stored = spec;
+        stored.persistent = tree->persistent();
+        db->reset(new DB(std::move(stored), options, std::move(tree)));
+        return Status::OK();
+      }
+      engine = std::move(tree);
+      break;
+    }
     default:
       return Status::Invalid(std::string("unsupported database type: ") + FileTypeName(spec.type));
   }

@@ -42,6 +42,7 @@ class UpdateObserver {
 
 struct OpenOptions {
   bool readonly = false;  // -ord: every update fails with NoPerm("permission denied")
+  bool autosync = false;  // -oas: file engines sync the data to the device after every write
   // Seconds since the epoch; a seam for tests of expiry.
   std::function<int64_t()> clock;
 };

@@ -87,6 +87,8 @@ class Engine {
     return status;
   }
   virtual Status Synchronize(bool hard) = 0;
+  // Reclaims dead space (file engines); a no-op for engines that have none.
+  virtual Status Compact() { return Status::OK(); }
   virtual int64_t Count() const = 0;
   // Bytes used (memory engines: an estimate; file engines: the file size).
   virtual int64_t Size() const = 0;

@@ -88,9 +88,11 @@ void DB::SweepAll() {
 
 Status DB::Vacuum(int64_t step) {
   if (readonly()) return Status::NoPerm();
-  if (!sweep_cursor_) return Status::OK();  // persistent: nothing ever expires
+  // Persistent: nothing ever expires, but a full vacuum still compacts the engine.
+  if (!sweep_cursor_) return step <= 1 ? engine_->Compact() : Status::OK();
   if (step <= 1) {
     SweepAll();
+    return engine_->Compact();
   } else {
     AddSweepScore(step * kScorePerRecord);
   }

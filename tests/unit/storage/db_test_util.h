@@ -4,7 +4,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-
 #include <stdlib.h>
 
 #include <atomic>
@@ -42,9 +41,19 @@ struct CacheTreeType {
   static constexpr const char* kName = "%";
   static constexpr bool kOrdered = true;
 };
+struct FileHashType {
+  static constexpr const char* kName = "casket.kch";
+  static constexpr bool kOrdered = false;
+  static std::string Argument(const std::string& dir) { return dir + "/" + kName; }
+};
+struct FileTreeType {
+  static constexpr const char* kName = "casket.kct";
+  static constexpr bool kOrdered = true;
+  static std::string Argument(const std::string& dir) { return dir + "/" + kName; }
+};
 
-using EngineTypes =
-    ::testing::Types<StashType, ProtoHashType, CacheHashType, ProtoTreeType, CacheTreeType>;
+using EngineTypes = ::testing::Types<StashType, ProtoHashType, CacheHashType, ProtoTreeType,
+                                     CacheTreeType, FileHashType, FileTreeType>;
 
 class EngineTypeNames {
  public:
@@ -54,6 +63,8 @@ class EngineTypeNames {
     if (std::is_same_v<T, ProtoHashType>) return "ProtoHash";
     if (std::is_same_v<T, CacheHashType>) return "CacheHash";
     if (std::is_same_v<T, ProtoTreeType>) return "ProtoTree";
+    if (std::is_same_v<T, FileHashType>) return "FileHash";
+    if (std::is_same_v<T, FileTreeType>) return "FileTree";
     return "CacheTree";
   }
 };
@@ -87,6 +98,10 @@ inline constexpr int64_t kStartTime = 1700000000;
 template <typename T>
 class DBTest : public ::testing::Test {
  protected:
+  // File engines give space back only when they compact (a full vacuum, or in the
+  // background), so a test of Size() vacuums first on them.
+  static constexpr bool kFileBacked = requires { T::Argument(std::string()); };
+
   void SetUp() override {
     char pattern[] = "/tmp/ryoan-db-test-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
@@ -100,10 +115,14 @@ class DBTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  // T's database argument: the in-memory name, or a path in this test's directory.
+  // T's database argument: the in-memory name, or a path in this test's directory. Like an
+  // in-memory one, every database a test opens is a new one: file types get a subdirectory
+  // per Open() (db_ is the first).
   std::string Argument() {
     if constexpr (requires { T::Argument(dir_); }) {
-      return T::Argument(dir_);
+      std::string dir = dir_ + "/" + std::to_string(opens_++);
+      std::filesystem::create_directory(dir);
+      return T::Argument(dir);
     } else {
       return T::kName;
     }
@@ -114,6 +133,11 @@ class DBTest : public ::testing::Test {
     DatabaseSpec spec;
     Status status = ParseDatabaseSpec(Argument() + params, &spec);
     EXPECT_TRUE(status.ok()) << status.ToString();
+    if (readonly && spec.type >= DatabaseType::kFileHash) {
+      // A reader needs an existing file: create the (empty) database first.
+      std::unique_ptr<DB> writer;
+      EXPECT_TRUE(DB::Open(spec, OpenOptions(), &writer).ok());
+    }
     OpenOptions options;
     options.readonly = readonly;
     options.clock = [this] { return now_.load(); };
@@ -144,6 +168,7 @@ class DBTest : public ::testing::Test {
 
   std::atomic<int64_t> now_{kStartTime};
   std::string dir_;
+  int opens_ = 0;
   std::unique_ptr<DB> db_;
 };
 

@@ -1,0 +1,614 @@
+#include "storage/lmdb_engine.h"
+
+#include <condition_variable>
+#include <exception>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "common/numbers.h"
+
+namespace ryoan::storage {
+
+using lmdb::Record;
+using lmdb::RecordTable;
+
+namespace {
+
+constexpr const char* kFormat = "ryoan-kct 1";
+// Writers taken into one transaction at most, and the size past which a transaction is
+// committed early (LMDB keeps every dirty page in memory until the commit).
+constexpr size_t kMaxBatch = 256;
+constexpr size_t kEarlyCommitBytes = 64 << 20;
+
+// LMDB must not open one file twice in a process (closing either breaks the other's locks).
+std::mutex registry_mu;
+std::set<std::string>& OpenFiles() {
+  static auto* files = new std::set<std::string>;
+  return *files;
+}
+
+std::string Fixed64(int64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v = static_cast<int64_t>(static_cast<uint64_t>(v) >> 8);
+  }
+  return out;
+}
+
+int64_t ReadFixed64(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return static_cast<int64_t>(v);
+}
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+bool Descending(const KeyComparator& comparator) {
+  return comparator.kind() == KeyComparator::kLexDesc ||
+         comparator.kind() == KeyComparator::kDecDesc;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Group commit
+
+// The state one leader's transaction shares with the writes it runs.
+class LmdbEngine::Batch {
+ public:
+  explicit Batch(LmdbEngine* engine) : txn(engine->env_.get()), engine_(engine) {}
+
+  Status Begin() {
+    count = engine_->count_.load(std::memory_order_relaxed);
+    start_count_ = count;
+    return txn.Begin();
+  }
+
+  // The record count travels in the same transaction as the records.
+  Status Commit() {
+    if (count != start_count_) txn.Put(engine_->meta_dbi_, "count", Fixed64(count));
+    Status status = txn.Commit();
+    if (status.ok()) {
+      engine_->count_.store(count, std::memory_order_relaxed);
+      engine_->commits_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return status;
+  }
+
+  lmdb::WriteTxn txn;
+  int64_t count = 0;
+
+ private:
+  LmdbEngine* engine_;
+  int64_t start_count_ = 0;
+};
+
+struct LmdbEngine::Writer {
+  const WriteFn* fn;
+  WriteMode mode;
+  Status status;
+  std::exception_ptr exception;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+Status LmdbEngine::Write(const WriteFn& fn, WriteMode mode) {
+  if (env_->readonly()) return Status::NoPerm();
+  Writer self{&fn, mode, {}, {}, false, {}};
+  std::unique_lock lock(write_mu_);
+  writers_.push_back(&self);
+  while (!self.done && writers_.front() != &self) self.cv.wait(lock);
+  if (!self.done) {
+    // The leader: take the writers queued so far, run them in one transaction.
+    std::vector<Writer*> batch;
+    for (Writer* writer : writers_) {
+      bool alone = writer->mode != kShared;
+      if (!batch.empty() && (alone || batch.size() >= kMaxBatch)) break;
+      batch.push_back(writer);
+      if (alone) break;
+    }
+    lock.unlock();
+    RunBatch(batch);
+    lock.lock();
+    for (Writer* writer : batch) {
+      writers_.pop_front();
+      writer->done = true;
+      if (writer != &self) writer->cv.notify_one();
+    }
+    if (!writers_.empty()) writers_.front()->cv.notify_one();  // the next leader
+  }
+  lock.unlock();
+  if (self.exception) std::rethrow_exception(self.exception);
+  return self.status;
+}
+
+void LmdbEngine::RunBatch(const std::vector<Writer*>& writers) {
+  Batch batch(this);
+  if (writers.front()->mode == kNoTxn) {
+    writers.front()->status = (*writers.front()->fn)(batch);
+    return;
+  }
+  (void)env_->GrowIfNearlyFull();  // if this fails, MDB_MAP_FULL handling tries again
+  Status status = batch.Begin();
+  size_t ended = 0;  // writers whose transaction has ended
+  for (size_t i = 0; status.ok() && i < writers.size(); ++i) {
+    try {
+      writers[i]->status = (*writers[i]->fn)(batch);
+    } catch (...) {
+      writers[i]->exception = std::current_exception();
+    }
+    if (i + 1 < writers.size() && batch.txn.log_bytes() > kEarlyCommitBytes) {
+      status = batch.Commit();
+      for (; ended <= i; ++ended) {
+        if (!status.ok()) writers[ended]->status = status;
+      }
+      if (status.ok()) status = batch.Begin();
+    }
+  }
+  if (status.ok()) status = batch.Commit();
+  for (; ended < writers.size(); ++ended) {
+    if (!status.ok()) writers[ended]->status = status;
+  }
+}
+
+void LmdbEngine::VisitInBatch(Batch& batch, std::string_view key, RecordVisitor& visitor) {
+  if (!batch.txn.ok()) return;  // the commit reports the error
+  int64_t xt = 0;
+  std::string_view value;
+  int rc = table_.Get(batch.txn.get(), key, &xt, &value);
+  if (rc != 0 && rc != MDB_NOTFOUND) return batch.txn.Fail(rc);
+  bool found = rc == 0;
+  Decision decision = found ? visitor.VisitFull(key, value, xt) : visitor.VisitEmpty(key);
+  int64_t delta = 0;
+  if (decision.op == Decision::kSet) {
+    table_.Set(batch.txn, key, decision.value, decision.xt, &delta);
+  } else if (decision.op == Decision::kRemove && found) {
+    table_.Remove(batch.txn, key, &delta);
+  }
+  batch.count += delta;
+}
+
+// Walks LMDB records by key rather than with one LMDB cursor: the writes in between may
+// rebuild the transaction (map growth) or commit it early (a big database).
+Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
+  std::string last;
+  bool started = false;
+  std::vector<RecordTable::Entry> entries;
+  std::vector<RecordTable::Entry> kept;
+  std::vector<std::string> values;
+  while (batch.txn.ok()) {
+    std::string lmdb_key, data;  // copies: the writes below change LMDB's pages
+    {
+      lmdb::CursorHandle cursor(batch.txn.get(), table_.dbi());
+      MDB_val k = Val(last);
+      MDB_val d{0, nullptr};
+      int rc = started ? cursor.Get(&k, &d, MDB_SET_RANGE) : cursor.Get(&k, &d, MDB_FIRST);
+      if (rc == 0 && started && lmdb::View(k) == last) rc = cursor.Get(&k, &d, MDB_NEXT);
+      if (rc == MDB_NOTFOUND) break;
+      if (rc != 0) {
+        batch.txn.Fail(rc);
+        break;
+      }
+      lmdb_key.assign(lmdb::View(k));
+      data.assign(lmdb::View(d));
+    }
+    started = true;
+    last = lmdb_key;
+    int64_t delta = 0;
+    if (!table_.IsGroup(lmdb_key)) {
+      int64_t xt = 0;
+      std::string_view value;
+      if (!RecordTable::DecodeDirect(data, &xt, &value)) {
+        batch.txn.Fail(MDB_CORRUPTED);
+        break;
+      }
+      std::string key = lmdb_key.substr(1);
+      Decision decision = visitor.VisitFull(key, value, xt);
+      if (decision.op == Decision::kSet) {
+        table_.Set(batch.txn, key, decision.value, decision.xt, &delta);
+      } else if (decision.op == Decision::kRemove) {
+        table_.Remove(batch.txn, key, &delta);
+      }
+    } else {
+      if (!RecordTable::DecodeGroup(data, &entries)) {
+        batch.txn.Fail(MDB_CORRUPTED);
+        break;
+      }
+      kept.clear();
+      values.clear();
+      values.reserve(entries.size());  // no reallocation: `kept` points into these strings
+      bool changed = false;
+      std::string key;
+      for (const RecordTable::Entry& entry : entries) {
+        key.assign(lmdb_key, 1).append(entry.suffix);
+        Decision decision = visitor.VisitFull(key, entry.value, entry.xt);
+        if (decision.op == Decision::kRemove) {
+          changed = true;
+          --delta;
+        } else if (decision.op == Decision::kSet) {
+          changed = true;
+          values.emplace_back(decision.value);
+          kept.push_back({entry.suffix, decision.xt, values.back()});
+        } else {
+          kept.push_back(entry);
+        }
+      }
+      if (changed) table_.PutGroup(batch.txn, lmdb_key, kept);
+    }
+    batch.count += delta;
+    if (batch.txn.log_bytes() > kEarlyCommitBytes) {
+      Status status = batch.Commit();
+      if (status.ok()) status = batch.Begin();
+      if (!status.ok()) return status;
+    }
+  }
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------------------------------
+// Cursor
+
+class LmdbEngine::CursorImpl : public EngineCursor {
+ public:
+  explicit CursorImpl(LmdbEngine* engine) : engine_(engine) {}
+
+  Status Jump() override { return Move(RecordTable::kFirst, {}); }
+  Status Jump(std::string_view key) override { return Move(RecordTable::kAtOrAfter, key); }
+  Status JumpBack() override { return Move(RecordTable::kLast, {}); }
+  Status JumpBack(std::string_view key) override { return Move(RecordTable::kAtOrBefore, key); }
+  Status Step() override {
+    if (!Valid()) return Unposition();
+    return Move(RecordTable::kAfter, key_);
+  }
+  Status StepBack() override {
+    if (!Valid()) return Unposition();
+    return Move(RecordTable::kBefore, key_);
+  }
+
+  Status Accept(RecordVisitor& visitor, bool writable, bool step) override {
+    if (!Valid()) return Unposition();
+    if (writable) {
+      return engine_->Write([&](Batch& batch) { return AcceptInBatch(batch, visitor, step); },
+                            kShared);
+    }
+    lmdb::ReadTxn txn(engine_->env_.get());
+    if (!txn.status().ok()) return txn.status();
+    // At-or-after: if our record was removed meanwhile, the next one is current.
+    Record record;
+    int rc = engine_->table_.Find(txn.get(), RecordTable::kAtOrAfter, key_, &record);
+    if (rc == MDB_NOTFOUND) return Unposition();
+    if (rc != 0) return engine_->ReadStatus(rc);
+    key_ = record.key;
+    visitor.VisitFull(record.key, record.value, record.xt);
+    if (step) Advance(txn.get());
+    return Status::OK();
+  }
+
+ private:
+  bool Valid() const {
+    return positioned_ && generation_ == engine_->generation_.load(std::memory_order_acquire);
+  }
+
+  Status Unposition() {
+    positioned_ = false;
+    return Status::NoRec();
+  }
+
+  Status Move(RecordTable::Where where, std::string_view key) {
+    uint64_t generation = engine_->generation_.load(std::memory_order_acquire);
+    lmdb::ReadTxn txn(engine_->env_.get());
+    if (!txn.status().ok()) return txn.status();
+    Record record;
+    int rc = engine_->table_.Find(txn.get(), where, key, &record);
+    if (rc == MDB_NOTFOUND) return Unposition();
+    if (rc != 0) return engine_->ReadStatus(rc);
+    key_ = std::move(record.key);
+    positioned_ = true;
+    generation_ = generation;
+    return Status::OK();
+  }
+
+  // Moves past the current record; past the last one the cursor is unpositioned.
+  void Advance(MDB_txn* txn) {
+    Record record;
+    if (engine_->table_.Find(txn, RecordTable::kAfter, key_, &record) == 0) {
+      key_ = std::move(record.key);
+    } else {
+      positioned_ = false;
+    }
+  }
+
+  // Runs in the leader's write transaction.
+  Status AcceptInBatch(Batch& batch, RecordVisitor& visitor, bool step) {
+    if (!batch.txn.ok()) return Status::OK();  // the commit reports the error
+    const RecordTable& table = engine_->table_;
+    Record record;
+    int rc = table.Find(batch.txn.get(), RecordTable::kAtOrAfter, key_, &record);
+    if (rc == MDB_NOTFOUND) return Unposition();
+    if (rc != 0) {
+      batch.txn.Fail(rc);
+      return Status::OK();
+    }
+    key_ = record.key;
+    Decision decision = visitor.VisitFull(record.key, record.value, record.xt);
+    int64_t delta = 0;
+    if (decision.op == Decision::kRemove) {
+      table.Remove(batch.txn, key_, &delta);
+      batch.count += delta;
+      Advance(batch.txn.get());  // removal moves the cursor on
+      return Status::OK();
+    }
+    if (decision.op == Decision::kSet) {
+      table.Set(batch.txn, key_, decision.value, decision.xt, &delta);
+      batch.count += delta;
+    }
+    if (step) Advance(batch.txn.get());
+    return Status::OK();
+  }
+
+  LmdbEngine* engine_;
+  bool positioned_ = false;
+  uint64_t generation_ = 0;
+  std::string key_;
+};
+
+// ---------------------------------------------------------------------------------------
+// Engine
+
+LmdbEngine::Options LmdbEngine::OptionsFor(const DatabaseSpec& spec, bool readonly, bool autosync) {
+  Options options;
+  options.comparator = KeyComparator::FromName(spec.rcomp);
+  options.readonly = readonly;
+  options.autosync = autosync;
+  options.directory = spec.type == DatabaseType::kDirTree;
+  options.persistent = spec.persistent;
+  auto msiz = spec.params.find("msiz");
+  if (msiz != spec.params.end()) {
+    int64_t size = ParseIntWithUnit(msiz->second);
+    if (size > 0) options.map_size = size;
+  }
+  return options;
+}
+
+Status LmdbEngine::Open(const std::string& path, const Options& options,
+                        std::unique_ptr<LmdbEngine>* out) {
+  std::error_code ec;
+  if (options.directory && !options.readonly) {
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::System(path + ": " + ec.message());
+  }
+  std::string registry_key = std::filesystem::weakly_canonical(path, ec).string();
+  if (ec) registry_key = path;
+  {
+    std::lock_guard lock(registry_mu);
+    if (!OpenFiles().insert(registry_key).second) {
+      return Status::Invalid(path + ": already opened in this process");
+    }
+  }
+  lmdb::Env::Options env_options;
+  env_options.readonly = options.readonly;
+  env_options.sync_each_commit = options.autosync;
+  env_options.subdir = options.directory;
+  env_options.map_size = static_cast<size_t>(options.map_size > 0 ? options.map_size : 64 << 20);
+  std::unique_ptr<lmdb::Env> env;
+  Status status = lmdb::Env::Open(path, env_options, &env);
+  if (!status.ok()) {
+    std::lock_guard lock(registry_mu);
+    OpenFiles().erase(registry_key);
+    return status;
+  }
+  std::unique_ptr<LmdbEngine> engine(new LmdbEngine(path, registry_key, std::move(env)));
+  status = engine->Setup(options);
+  if (!status.ok()) return status;  // the destructor forgets the file again
+  *out = std::move(engine);
+  return Status::OK();
+}
+
+LmdbEngine::LmdbEngine(std::string path, std::string registry_key, std::unique_ptr<lmdb::Env> env)
+    : path_(std::move(path)), registry_key_(std::move(registry_key)), env_(std::move(env)) {}
+
+LmdbEngine::~LmdbEngine() {
+  env_.reset();
+  std::lock_guard lock(registry_mu);
+  OpenFiles().erase(registry_key_);
+}
+
+// Reads (or, for a new file, writes) the metadata and opens the records database.
+Status LmdbEngine::Setup(const Options& options) {
+  const bool readonly = env_->readonly();
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_->get(), nullptr, readonly ? MDB_RDONLY : 0, &txn);
+  if (rc != 0) return lmdb::Error(path_, "open", rc);
+  auto fail = [&](Status status) {
+    mdb_txn_abort(txn);
+    return status;
+  };
+  auto not_ours = [&](const std::string& why) {
+    return fail(Status::Invalid(path_ + ": not a database file (" + why + ")"));
+  };
+  auto get = [&](const char* name, std::string* value) {
+    MDB_val k = Val(name);
+    MDB_val d;
+    if (mdb_get(txn, meta_dbi_, &k, &d) != 0) return false;
+    value->assign(lmdb::View(d));
+    return true;
+  };
+  auto put = [&](const char* name, const std::string& value) {
+    MDB_val k = Val(name);
+    MDB_val d = Val(value);
+    return mdb_put(txn, meta_dbi_, &k, &d, 0);
+  };
+
+  bool fresh = false;
+  rc = mdb_dbi_open(txn, "meta", 0, &meta_dbi_);
+  if (rc == MDB_NOTFOUND) {
+    // Only an LMDB file nobody has written to may become ours.
+    MDB_dbi main_dbi;
+    MDB_stat stat;
+    if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) != 0 || mdb_stat(txn, main_dbi, &stat) != 0 ||
+        stat.ms_entries > 0) {
+      return not_ours("an LMDB file of another program");
+    }
+    if (readonly) return not_ours("empty LMDB file");
+    fresh = true;
+    rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta_dbi_);
+  }
+  if (rc != 0) return fail(lmdb::Error(path_, "open", rc));
+
+  size_t prefix = 0;
+  int64_t count = 0;
+  std::string value;
+  if (fresh) {
+    comparator_ = options.comparator;
+    prefix = static_cast<size_t>(mdb_env_get_maxkeysize(env_->get())) - 1;
+    rc = put("format", kFormat);
+    if (rc == 0) rc = put("rcomp", comparator_.name());
+    if (rc == 0) rc = put("prefix", std::to_string(prefix));
+    if (rc == 0) rc = put("count", Fixed64(0));
+    if (rc != 0) return fail(lmdb::Error(path_, "create", rc));
+  } else {
+    if (!get("format", &value) || value != kFormat) return not_ours("unknown format");
+    if (!get("rcomp", &value)) return not_ours("no comparator");
+    comparator_ = KeyComparator::FromName(value);
+    if (!get("prefix", &value)) return not_ours("no key prefix size");
+    prefix = static_cast<size_t>(ParseInt(value));
+    if (prefix == 0 || prefix + 1 > static_cast<size_t>(mdb_env_get_maxkeysize(env_->get()))) {
+      return not_ours("written with longer LMDB keys than this build allows");
+    }
+    if (!get("count", &value) || value.size() != 8) return not_ours("no record count");
+    count = ReadFixed64(value);
+  }
+
+  MDB_dbi records;
+  rc = mdb_dbi_open(txn, "records", fresh ? MDB_CREATE : 0, &records);
+  if (rc == MDB_NOTFOUND) return fail(Status(Code::kBroken, path_ + ": no records table"));
+  if (rc != 0) return fail(lmdb::Error(path_, "open", rc));
+  // Before any access to the records, in every process, every time.
+  if (MDB_cmp_func* compare = lmdb::CompareFunction(comparator_.kind())) {
+    mdb_set_compare(txn, records, compare);
+  }
+  table_ = RecordTable(records, prefix, Descending(comparator_));
+
+  // ktopts=p is fixed while the database is empty, as KT does with its file header.
+  if (!readonly && count == 0) {
+    persistent_ = options.persistent;
+    rc = put("ktopts", persistent_ ? "p" : "");
+    if (rc != 0) return fail(lmdb::Error(path_, "create", rc));
+  } else {
+    persistent_ = get("ktopts", &value) && value == "p";
+  }
+  rc = mdb_txn_commit(txn);  // also for a reader: keeps the database handles open
+  if (rc != 0) return lmdb::Error(path_, "open", rc);
+  count_.store(count);
+  return Status::OK();
+}
+
+Status LmdbEngine::ReadStatus(int rc) const { return lmdb::Error(path_, "read", rc); }
+
+Status LmdbEngine::Accept(std::string_view key, RecordVisitor& visitor, bool writable) {
+  if (writable) {
+    return Write(
+        [&](Batch& batch) {
+          VisitInBatch(batch, key, visitor);
+          return Status::OK();
+        },
+        kShared);
+  }
+  lmdb::ReadTxn txn(env_.get());
+  if (!txn.status().ok()) return txn.status();
+  int64_t xt = 0;
+  std::string_view value;
+  int rc = table_.Get(txn.get(), key, &xt, &value);
+  if (rc == 0) {
+    visitor.VisitFull(key, value, xt);
+  } else if (rc == MDB_NOTFOUND) {
+    visitor.VisitEmpty(key);
+  } else {
+    return ReadStatus(rc);
+  }
+  return Status::OK();
+}
+
+Status LmdbEngine::AcceptBulk(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
+                              bool writable) {
+  if (writable) {
+    return Write(
+        [&](Batch& batch) {
+          for (std::string_view key : keys) VisitInBatch(batch, key, visitor);
+          return Status::OK();
+        },
+        kShared);
+  }
+  // One snapshot: the batch is seen as of one instant, as if locked.
+  lmdb::ReadTxn txn(env_.get());
+  if (!txn.status().ok()) return txn.status();
+  for (std::string_view key : keys) {
+    int64_t xt = 0;
+    std::string_view value;
+    int rc = table_.Get(txn.get(), key, &xt, &value);
+    if (rc == 0) {
+      visitor.VisitFull(key, value, xt);
+    } else if (rc == MDB_NOTFOUND) {
+      visitor.VisitEmpty(key);
+    } else {
+      return ReadStatus(rc);
+    }
+  }
+  return Status::OK();
+}
+
+Status LmdbEngine::Iterate(RecordVisitor& visitor, bool writable) {
+  if (writable) {
+    return Write([&](Batch& batch) { return IterateInBatch(batch, visitor); }, kAlone);
+  }
+  // A snapshot gives the consistent view of a locked database without stopping writers.
+  lmdb::ReadTxn txn(env_.get());
+  if (!txn.status().ok()) return txn.status();
+  int rc = table_.ForEach(txn.get(), [&](const Record& record) {
+    visitor.VisitFull(record.key, record.value, record.xt);
+    return true;
+  });
+  return rc == 0 ? Status::OK() : ReadStatus(rc);
+}
+
+std::unique_ptr<EngineCursor> LmdbEngine::NewCursor() { return std::make_unique<CursorImpl>(this); }
+
+Status LmdbEngine::ClearWith(const std::function<void()>& while_locked) {
+  return Write(
+      [&](Batch& batch) {
+        batch.txn.Drop(table_.dbi());
+        batch.count = 0;
+        generation_.fetch_add(1, std::memory_order_acq_rel);
+        if (while_locked) while_locked();
+        return Status::OK();
+      },
+      kShared);
+}
+
+Status LmdbEngine::Compact() {
+  if (env_->readonly()) return Status::OK();
+  return Write(
+      [&](Batch&) {
+        int64_t size = env_->FileSize();
+        int64_t free = size - env_->UsedBytes({meta_dbi_, table_.dbi()});
+        if (free <= size / 64 || free < 16 * static_cast<int64_t>(env_->page_size())) {
+          return Status::OK();
+        }
+        Options stored;
+        stored.comparator = comparator_;
+        stored.persistent = persistent_;
+        return env_->Compact([&] { return Setup(stored); });
+      },
+      kNoTxn);
+}
+
+void LmdbEngine::AddStatus(std::map<std::string, std::string>* status) const {
+  (*status)["rcomp"] = comparator_.name();
+  (*status)["psiz"] = std::to_string(env_->page_size());
+  (*status)["msiz"] = std::to_string(env_->map_size());
+  (*status)["realsize"] = std::to_string(env_->FileSize());
+}
+
+}  // namespace ryoan::storage

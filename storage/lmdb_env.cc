@@ -1,0 +1,364 @@
+#include "storage/lmdb_env.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <thread>
+#include <utility>
+
+namespace ryoan::storage::lmdb {
+namespace {
+
+// ktserver runs up to 64 workers plus I/O threads; every pooled read transaction keeps a
+// slot, so leave plenty (a slot is 64 bytes of the lock file).
+constexpr unsigned kMaxReaders = 1024;
+constexpr size_t kMaxIdlePerPool = 64;
+constexpr size_t kMinMapSize = 64 << 10;
+
+int ThreadStripe() {
+  static std::atomic<int> next{0};
+  thread_local const int stripe = next.fetch_add(1, std::memory_order_relaxed);
+  return stripe;
+}
+
+MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+
+}  // namespace
+
+Status Error(const std::string& path, const char* what, int rc) {
+  std::string reason = mdb_strerror(rc);
+  switch (rc) {
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+      return Status::Invalid(path + ": not a database file (" + reason + ")");
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+      return Status(Code::kBroken, path + ": broken database file (" + reason + ")");
+    case ENOENT:
+      return Status(Code::kNoRepos, path + ": " + what + ": " + reason);
+    default:
+      return Status::System(path + ": " + what + ": " + reason);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Gate
+
+int Gate::Enter() {
+  int stripe = ThreadStripe() % kStripes;
+  for (;;) {
+    stripes_[stripe].holders.fetch_add(1);  // seq_cst, paired with Exclusive's store
+    if (!closed_.load()) return stripe;
+    stripes_[stripe].holders.fetch_sub(1);
+    std::lock_guard wait(mu_);  // held by Exclusive until the gate reopens
+  }
+}
+
+void Gate::Leave(int stripe) { stripes_[stripe].holders.fetch_sub(1, std::memory_order_release); }
+
+void Gate::WaitEmpty() {
+  for (;;) {
+    int64_t holders = 0;
+    for (const Stripe& stripe : stripes_) holders += stripe.holders.load();
+    if (holders == 0) return;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Env
+
+Status Env::Open(const std::string& path, const Options& options, std::unique_ptr<Env>* out) {
+  std::unique_ptr<Env> env(new Env);
+  env->path_ = path;
+  env->options_ = options;
+  env->readonly_ = options.readonly;
+  int rc = env->OpenHandle();
+  if (rc != 0) return Error(path, "open", rc);
+
+  MDB_envinfo info;
+  mdb_env_info(env->env_, &info);
+  // Pages past the end of a truncated file would fault (SIGBUS) when read: refuse them.
+  int64_t needed = static_cast<int64_t>(info.me_last_pgno + 1) * env->page_size_;
+  int64_t size = env->FileSize();
+  if (size < needed) {
+    return Status(Code::kBroken, path +
+                                     ": not a database file (truncated: " + std::to_string(size) +
+                                     " of " + std::to_string(needed) + " bytes)");
+  }
+  if (!options.readonly) {
+    int dead = 0;
+    mdb_reader_check(env->env_, &dead);  // slots of killed processes
+  }
+  *out = std::move(env);
+  return Status::OK();
+}
+
+int Env::OpenHandle() {
+  int rc = mdb_env_create(&env_);
+  if (rc != 0) {
+    env_ = nullptr;
+    return rc;
+  }
+  mdb_env_set_maxreaders(env_, kMaxReaders);
+  mdb_env_set_maxdbs(env_, 4);
+  // An existing file's larger map size wins inside LMDB.
+  mdb_env_set_mapsize(env_, std::max(options_.map_size, kMinMapSize));
+  unsigned flags = MDB_NOTLS;
+  if (!options_.subdir) flags |= MDB_NOSUBDIR;
+  if (options_.readonly) flags |= MDB_RDONLY;
+  // Without fsync a commit still reaches the OS page cache, which survives a process kill.
+  if (!options_.sync_each_commit) flags |= MDB_NOSYNC;
+  rc = mdb_env_open(env_, path_.c_str(), flags, 0644);
+  if (rc != 0) return rc;  // the destructor closes the handle
+  MDB_envinfo info;
+  MDB_stat stat;
+  mdb_env_info(env_, &info);
+  mdb_env_stat(env_, &stat);
+  page_size_ = stat.ms_psize;
+  map_size_.store(info.me_mapsize);
+  return 0;
+}
+
+int64_t Env::UsedBytes(const std::vector<MDB_dbi>& dbis) {
+  ReadTxn txn(this);
+  if (!txn.status().ok()) return FileSize();
+  MDB_stat stat;
+  mdb_env_stat(env_, &stat);
+  int64_t pages = 2 + stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+  for (MDB_dbi dbi : dbis) {
+    if (mdb_stat(txn.get(), dbi, &stat) != 0) return FileSize();
+    pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+  }
+  return pages * page_size_;
+}
+
+Status Env::Compact(const std::function<Status()>& reopened) {
+  if (readonly_) return Status::OK();
+  std::error_code ec;
+  const std::string data = options_.subdir ? path_ + "/data.mdb" : path_;
+  const std::string target = options_.subdir ? path_ + "/compact.tmp" : path_ + ".compact.tmp";
+  const std::string copy = options_.subdir ? target + "/data.mdb" : target;
+  std::filesystem::remove_all(target, ec);
+  if (options_.subdir) std::filesystem::create_directory(target, ec);
+  Status status;
+  gate_.Exclusive([&] {
+    int rc = mdb_env_copy2(env_, target.c_str(), MDB_CP_COMPACT);
+    if (rc != 0) {
+      status = Error(path_, "compact", rc);
+      return;
+    }
+    for (Pool& pool : pools_) {
+      for (MDB_txn* txn : pool.idle) mdb_txn_abort(txn);
+      pool.idle.clear();
+    }
+    mdb_env_close(env_);
+    env_ = nullptr;
+    // If the rename fails the old file is intact: reopen it all the same.
+    std::filesystem::rename(copy, data, ec);
+    if (ec) status = Status::System(path_ + ": compact: " + ec.message());
+    rc = OpenHandle();
+    if (rc != 0) {
+      status = Error(path_, "reopen after compaction", rc);
+      return;
+    }
+    Status again = reopened();
+    if (status.ok()) status = again;
+  });
+  std::filesystem::remove_all(target, ec);
+  return status;
+}
+
+Env::~Env() {
+  if (env_ == nullptr) return;
+  for (Pool& pool : pools_) {
+    for (MDB_txn* txn : pool.idle) mdb_txn_abort(txn);
+  }
+  mdb_env_close(env_);
+}
+
+int64_t Env::FileSize() const {
+  mdb_filehandle_t fd;
+  struct stat st;
+  if (mdb_env_get_fd(env_, &fd) != 0 || fstat(fd, &st) != 0) return 0;
+  return st.st_size;
+}
+
+Status Env::Sync(bool hard) {
+  if (readonly_) return Status::OK();
+  // With MDB_NOSYNC and hard=false there is nothing to do: commits are already written to
+  // the OS, which is what a soft flush promises.
+  int rc = mdb_env_sync(env_, hard ? 1 : 0);
+  return rc == 0 ? Status::OK() : Error(path_, "sync", rc);
+}
+
+Status Env::GrowIfNearlyFull() {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  size_t used = (info.me_last_pgno + 1) * page_size_;
+  if (used / 3 < info.me_mapsize / 4) return Status::OK();
+  return Grow();
+}
+
+Status Env::Grow() {
+  size_t target = map_size() * 2;
+  target = (target + page_size_ - 1) / page_size_ * page_size_;
+  int rc = 0;
+  gate_.Exclusive([&] {
+    rc = mdb_env_set_mapsize(env_, target);
+    if (rc != 0) return;
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    map_size_.store(info.me_mapsize);
+  });
+  return rc == 0 ? Status::OK() : Error(path_, "grow map", rc);
+}
+
+MDB_txn* Env::AcquireRead(int stripe, int* rc) {
+  Pool& pool = pools_[stripe % kPools];
+  MDB_txn* txn = nullptr;
+  {
+    std::lock_guard lock(pool.mu);
+    if (!pool.idle.empty()) {
+      txn = pool.idle.back();
+      pool.idle.pop_back();
+    }
+  }
+  if (txn != nullptr) {
+    *rc = mdb_txn_renew(txn);
+    if (*rc == 0) return txn;
+    mdb_txn_abort(txn);
+  }
+  *rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
+  return *rc == 0 ? txn : nullptr;
+}
+
+void Env::ReleaseRead(int stripe, MDB_txn* txn) {
+  mdb_txn_reset(txn);
+  Pool& pool = pools_[stripe % kPools];
+  {
+    std::lock_guard lock(pool.mu);
+    if (pool.idle.size() < kMaxIdlePerPool) {
+      pool.idle.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
+}
+
+// ---------------------------------------------------------------------------------------
+// ReadTxn
+
+ReadTxn::ReadTxn(Env* env) : env_(env), stripe_(env->gate_.Enter()) {
+  txn_ = env_->AcquireRead(stripe_, &rc_);
+}
+
+ReadTxn::~ReadTxn() {
+  if (txn_ != nullptr) env_->ReleaseRead(stripe_, txn_);
+  env_->gate_.Leave(stripe_);
+}
+
+// ---------------------------------------------------------------------------------------
+// WriteTxn
+
+Status WriteTxn::Begin() {
+  Abort();
+  rc_ = 0;
+  stripe_ = env_->gate_.Enter();
+  int rc = mdb_txn_begin(env_->env_, nullptr, 0, &txn_);
+  if (rc != 0) {
+    txn_ = nullptr;
+    Abort();
+    return Error(env_->path(), "begin", rc);
+  }
+  return Status::OK();
+}
+
+int WriteTxn::Apply(const Op& op) {
+  MDB_val key = Val(op.key);
+  switch (op.kind) {
+    case Op::kPut: {
+      MDB_val value = Val(op.value);
+      return mdb_put(txn_, op.dbi, &key, &value, 0);
+    }
+    case Op::kDel: {
+      int rc = mdb_del(txn_, op.dbi, &key, nullptr);
+      return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    case Op::kDrop:
+      return mdb_drop(txn_, op.dbi, 0);
+  }
+  return EINVAL;
+}
+
+int WriteTxn::Run(Op op) {
+  if (rc_ != 0 || txn_ == nullptr) return rc_ != 0 ? rc_ : EINVAL;
+  log_bytes_ += op.key.size() + op.value.size();
+  log_.push_back(std::move(op));
+  int rc = Apply(log_.back());
+  if (rc == MDB_MAP_FULL) rc = Rebuild();
+  Fail(rc);
+  return rc;
+}
+
+bool WriteTxn::Put(MDB_dbi dbi, std::string_view key, std::string value) {
+  return Run(Op{Op::kPut, dbi, std::string(key), std::move(value)}) == 0;
+}
+
+bool WriteTxn::Del(MDB_dbi dbi, std::string_view key) {
+  return Run(Op{Op::kDel, dbi, std::string(key), {}}) == 0;
+}
+
+bool WriteTxn::Drop(MDB_dbi dbi) { return Run(Op{Op::kDrop, dbi, {}, {}}) == 0; }
+
+int WriteTxn::Rebuild() {
+  // Each round at least doubles the map, so a few rounds fit any transaction that fits
+  // the address space.
+  for (int round = 0; round < 24; ++round) {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
+    txn_ = nullptr;
+    env_->gate_.Leave(stripe_);
+    Status grown = env_->Grow();
+    stripe_ = env_->gate_.Enter();
+    if (!grown.ok()) return ENOMEM;
+    int rc = mdb_txn_begin(env_->env_, nullptr, 0, &txn_);
+    if (rc != 0) {
+      txn_ = nullptr;
+      return rc;
+    }
+    ++rebuilds_;
+    for (const Op& op : log_) {
+      rc = Apply(op);
+      if (rc != 0) break;
+    }
+    if (rc != MDB_MAP_FULL) return rc;
+  }
+  return MDB_MAP_FULL;
+}
+
+Status WriteTxn::Commit() {
+  int rc = rc_;
+  if (rc == 0 && txn_ == nullptr) rc = EINVAL;
+  while (rc == 0) {
+    rc = mdb_txn_commit(txn_);  // frees the transaction, also on failure
+    txn_ = nullptr;
+    if (rc != MDB_MAP_FULL) break;
+    rc = Rebuild();  // the freelist did not fit: grow and write it all again
+    if (rc == 0) continue;
+  }
+  Abort();
+  return rc == 0 ? Status::OK() : Error(env_->path(), "commit", rc);
+}
+
+void WriteTxn::Abort() {
+  if (txn_ != nullptr) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+  if (stripe_ >= 0) env_->gate_.Leave(stripe_);
+  stripe_ = -1;
+  log_.clear();
+  log_bytes_ = 0;
+}
+
+}  // namespace ryoan::storage::lmdb

@@ -1,0 +1,183 @@
+// LMDB plumbing for the ordered file engine (lmdb_engine.h): one environment shared by every
+// thread, and the three things LMDB leaves to its user.
+//
+// * Read transactions come from a pool: with MDB_NOTLS any thread may use any of them, and a
+//   reset transaction keeps its reader slot, so a read does not take LMDB's reader-table
+//   mutex.
+// * The map can grow while readers exist. mdb_env_set_mapsize needs every transaction of the
+//   process closed, so every transaction holds a Gate (a striped reader count: a reader
+//   writes only its own cache line) and the grower waits until the gate is empty.
+// * A WriteTxn survives MDB_MAP_FULL: it logs every write it makes, and when LMDB runs out of
+//   map it aborts, grows the map and replays the log in a fresh transaction. Callers never
+//   see the failure, so visitors run exactly once however often the map grows.
+#pragma once
+
+#include <lmdb.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/status.h"
+
+namespace ryoan::storage::lmdb {
+
+// "<path>: <what>: <LMDB's message>", with the KC code that fits the LMDB error.
+Status Error(const std::string& path, const char* what, int rc);
+
+// Any number of holders at once; Exclusive() waits until none is left and keeps new ones out
+// while it runs. Leave() takes the stripe Enter() returned.
+class Gate {
+ public:
+  int Enter();
+  void Leave(int stripe);
+  template <typename Fn>
+  void Exclusive(Fn fn) {
+    // Holders that find the gate closed wait on mu_, which is held until it reopens.
+    std::lock_guard lock(mu_);
+    closed_.store(true);
+    WaitEmpty();
+    fn();
+    closed_.store(false);
+  }
+
+ private:
+  void WaitEmpty();
+
+  static constexpr int kStripes = 16;
+  struct alignas(64) Stripe {
+    std::atomic<int64_t> holders{0};
+  };
+  Stripe stripes_[kStripes];
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+};
+
+class Env {
+ public:
+  struct Options {
+    bool readonly = false;
+    bool sync_each_commit = false;  // no MDB_NOSYNC: fsync at every commit
+    bool subdir = false;            // path is a directory holding data.mdb (else the file)
+    size_t map_size = 64 << 20;
+  };
+  // Fails with Invalid/Broken "<path>: not a database file ..." on foreign or truncated
+  // files, NoRepos when a read-only open finds no file.
+  static Status Open(const std::string& path, const Options& options, std::unique_ptr<Env>* env);
+  ~Env();
+
+  MDB_env* get() const { return env_; }
+  const std::string& path() const { return path_; }
+  bool readonly() const { return readonly_; }
+  size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
+  unsigned page_size() const { return page_size_; }
+  int64_t FileSize() const;
+  Status Sync(bool hard);
+
+  // Grows the map (at least doubling) when its used part has passed 3/4: done between write
+  // transactions, it keeps MDB_MAP_FULL rare. The caller holds no transaction.
+  Status GrowIfNearlyFull();
+  // Grows the map to at least twice its size. The caller holds no transaction.
+  Status Grow();
+
+  // Bytes of the file in use by the given databases (plus LMDB's own pages).
+  int64_t UsedBytes(const std::vector<MDB_dbi>& dbis);
+  // Rewrites the file without free pages (a compacting copy swapped in) and reopens it;
+  // `reopened` runs before readers come back, to reopen database handles. The caller holds
+  // the writer role and no transaction.
+  Status Compact(const std::function<Status()>& reopened);
+
+ private:
+  friend class ReadTxn;
+  friend class WriteTxn;
+  Env() = default;
+  int OpenHandle();  // mdb_env_create + mdb_env_open with options_
+  MDB_txn* AcquireRead(int stripe, int* rc);
+  void ReleaseRead(int stripe, MDB_txn* txn);
+
+  MDB_env* env_ = nullptr;
+  std::string path_;
+  Options options_;
+  bool readonly_ = false;
+  unsigned page_size_ = 4096;
+  std::atomic<size_t> map_size_{0};
+  Gate gate_;
+  static constexpr int kPools = 8;
+  struct alignas(64) Pool {
+    std::mutex mu;
+    std::vector<MDB_txn*> idle;  // reset read transactions, reader slots kept
+  };
+  Pool pools_[kPools];
+};
+
+// A read-only snapshot for the lifetime of the object.
+class ReadTxn {
+ public:
+  explicit ReadTxn(Env* env);
+  ~ReadTxn();
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+  Status status() const { return rc_ == 0 ? Status::OK() : Error(env_->path(), "read", rc_); }
+  MDB_txn* get() const { return txn_; }
+
+ private:
+  Env* env_;
+  int stripe_;
+  int rc_ = 0;
+  MDB_txn* txn_ = nullptr;
+};
+
+// The single write transaction. Writes go through Put/Del/Drop, which log them for a replay
+// after map growth; an error other than MDB_MAP_FULL is kept and makes Commit fail.
+class WriteTxn {
+ public:
+  explicit WriteTxn(Env* env) : env_(env) {}
+  ~WriteTxn() { Abort(); }
+  WriteTxn(const WriteTxn&) = delete;
+  WriteTxn& operator=(const WriteTxn&) = delete;
+
+  Status Begin();
+  MDB_txn* get() const { return txn_; }
+  bool ok() const { return rc_ == 0; }
+  // Records an LMDB error met while reading inside the transaction.
+  void Fail(int rc) {
+    if (rc_ == 0) rc_ = rc;
+  }
+  bool Put(MDB_dbi dbi, std::string_view key, std::string value);
+  bool Del(MDB_dbi dbi, std::string_view key);
+  bool Drop(MDB_dbi dbi);  // empties the database
+  Status Commit();
+  void Abort();
+  // Bytes of values written so far: big transactions are committed early.
+  size_t log_bytes() const { return log_bytes_; }
+  // Bumped when the transaction was rebuilt: LMDB cursors opened in it are gone.
+  uint64_t rebuilds() const { return rebuilds_; }
+
+ private:
+  struct Op {
+    enum Kind { kPut, kDel, kDrop } kind;
+    MDB_dbi dbi;
+    std::string key;
+    std::string value;
+  };
+  int Apply(const Op& op);
+  // After MDB_MAP_FULL: grows the map and rebuilds the transaction from the log.
+  int Rebuild();
+  int Run(Op op);
+
+  Env* env_;
+  MDB_txn* txn_ = nullptr;
+  int stripe_ = -1;
+  int rc_ = 0;
+  std::vector<Op> log_;
+  size_t log_bytes_ = 0;
+  uint64_t rebuilds_ = 0;
+};
+
+}  // namespace ryoan::storage::lmdb
