@@ -170,8 +170,7 @@ bool HandleBinaryRequest(Service& service, const BinaryRequest& request, std::st
     case kBinaryGetBulk:
       return GetBulk(service, request, data, out);
     case kBinaryPlayScript:
-      // Runs on the I/O thread for now: moving it to the worker pool needs the connection
-      // to park a binary request, as it does for blocking RPCs.
+      // The connection runs this on a worker thread (scripts may take long).
       return PlayScript(service, request, data, out);
     case kBinaryReplication:
       // No update log: error byte and close (spec/binary.md 7).

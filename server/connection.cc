@@ -38,8 +38,8 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-Connection::Connection(Service& service, ConnectionRegistry& registry,
-                       asio::thread_pool& workers, tcp::socket socket)
+Connection::Connection(Service& service, ConnectionRegistry& registry, asio::thread_pool& workers,
+                       tcp::socket socket)
     : service_(service),
       registry_(registry),
       workers_(workers),
@@ -161,6 +161,25 @@ bool Connection::HandleBinary(std::string_view data) {
   size_t consumed = 0;
   BinaryRequestParser::Result result = binary_parser_.Parse(data, &binary_request_, &consumed);
   if (result == BinaryRequestParser::Result::kNeedMore) return false;
+  if (result == BinaryRequestParser::Result::kDone && binary_request_.magic == kBinaryPlayScript &&
+      service_.script() != nullptr) {
+    // A script may run for long: it goes to a worker while this connection waits. `data`
+    // stays valid meanwhile, because nothing is read or consumed while waiting.
+    waiting_ = true;
+    DisarmTimer();
+    asio::post(workers_, [self = shared_from_this(), data, consumed]() {
+      auto out = std::make_shared<std::string>();
+      bool healthy = HandleBinaryRequest(self->service_, self->binary_request_, data, out.get());
+      asio::post(self->socket_.get_executor(), [self, out, healthy, consumed]() {
+        self->waiting_ = false;
+        if (self->closed_) return;
+        self->output_.append(*out);
+        self->FinishBinary(healthy, consumed);
+        self->Process();
+      });
+    });
+    return false;
+  }
   bool healthy = false;
   if (result == BinaryRequestParser::Result::kDone) {
     healthy = HandleBinaryRequest(service_, binary_request_, data, &output_);
@@ -175,6 +194,11 @@ bool Connection::HandleBinary(std::string_view data) {
     }
     if (!binary_request_.no_reply()) output_.push_back(static_cast<char>(kBinaryError));
   }
+  return FinishBinary(healthy, consumed);
+}
+
+// Logs a binary request and consumes it, or marks the connection for closing.
+bool Connection::FinishBinary(bool healthy, size_t consumed) {
   if (LogEnabled(kLogInfo)) {
     Log(kLogInfo, "(" + peer_ + "): " + std::string(BinaryRequestName(binary_request_.magic)) +
                       ": " + (healthy ? "1" : "0"));
@@ -230,20 +254,20 @@ void Connection::HandleRpc(const std::string& name) {
   DisarmTimer();
   auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(seconds));
-  service_.conditions().Wait(
-      *wait, socket_.get_executor(), timeout, [self = shared_from_this(), name](bool signaled) {
-        self->waiting_ = false;
-        if (self->closed_) return;
-        if (signaled) {
-          self->Execute(name);
-        } else {
-          RecordMap output;
-          output.Set("ERROR", "the condition timed out");
-          self->FinishRpc(name, 503, output);
-        }
-        // Requests that queued behind the wait go on now.
-        self->Process();
-      });
+  service_.conditions().Wait(*wait, socket_.get_executor(), timeout,
+                             [self = shared_from_this(), name](bool signaled) {
+                               self->waiting_ = false;
+                               if (self->closed_) return;
+                               if (signaled) {
+                                 self->Execute(name);
+                               } else {
+                                 RecordMap output;
+                                 output.Set("ERROR", "the condition timed out");
+                                 self->FinishRpc(name, 503, output);
+                               }
+                               // Requests that queued behind the wait go on now.
+                               self->Process();
+                             });
 }
 
 // Runs a procedure: in place when it is quick, else on a worker thread while this

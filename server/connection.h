@@ -40,6 +40,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Process();
   void Continue();
   bool HandleBinary(std::string_view data);
+  bool FinishBinary(bool healthy, size_t consumed);
   void HandleRequest();
   void HandleRpc(const std::string& name);
   void Execute(const std::string& name);

@@ -15,6 +15,7 @@
 #include "server/process.h"
 #include "server/server.h"
 #include "server/service.h"
+#include "server/snapshotter.h"
 #include "storage/database_spec.h"
 #include "storage/db.h"
 
@@ -34,11 +35,11 @@ void LogUnsupported(const ServerOptions& o) {
   if (!o.rts_path.empty()) note("-rts (replication time stamp file)");
   if (!o.plugin_server.empty()) note("-plsv (plug-in server)");
   if (!o.plugin_db.empty()) note("-pldb (plug-in database)");
-  if (!o.bgs_dir.empty()) note("-bgs (background snapshots)");
-  if (o.open_autotran || o.open_autosync || o.open_nolock || o.open_trylock || o.open_norepair) {
-    note("-oat/-oas/-onl/-otl/-onr (file database open modes)");
+  const std::string& c = o.bgs_compressor;
+  if (!o.bgs_dir.empty() && (c == "zlib" || c == "gz" || c == "lzo" || c == "oz" ||
+                             c == "lzma" || c == "xz")) {
+    note("-bgsc (snapshot compression; snapshots are written uncompressed)");
   }
-  if (o.sync_interval > 0) note("-asi (periodic synchronization)");
 }
 
 sigset_t HandledSignals() {
@@ -137,6 +138,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: could not become a daemon\n", program.c_str());
     return 1;
   }
+  if (!options.bgs_dir.empty() && !PrepareSnapshotDirectory(options.bgs_dir)) {
+    std::fprintf(stderr, "%s: %s: could not open the directory\n", program.c_str(),
+                 options.bgs_dir.c_str());
+    return 1;
+  }
   if (!OpenLog(options.log_path, options.log_kinds)) {
     std::fprintf(stderr, "%s: %s: could not open the log file\n", program.c_str(),
                  options.log_path.c_str());
@@ -154,6 +160,11 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<storage::DB>> dbs;
   storage::OpenOptions open_options;
   open_options.readonly = options.readonly;
+  open_options.autosync = options.open_autosync;
+  open_options.autotran = options.open_autotran;
+  open_options.nolock = options.open_nolock;
+  open_options.trylock = options.open_trylock;
+  open_options.norepair = options.open_norepair;
   bool failed = false;
   for (const std::string& argument : options.databases) {
     Log(kLogSystem, "opening a database: path=" + argument);
@@ -172,6 +183,7 @@ int main(int argc, char** argv) {
   int status = 0;
   if (!failed) {
     Service service(options, std::move(dbs));
+    if (!options.bgs_dir.empty()) LoadSnapshots(service, options.bgs_dir);
     std::unique_ptr<scripting::ScriptRuntime> script = LoadScript(service, options);
     service.set_script(script.get());
     if (!options.pid_path.empty() && !WritePidFile(options.pid_path)) {
@@ -180,6 +192,7 @@ int main(int argc, char** argv) {
     bool listen_failed = false;
     if (!Serve(service, options, &listen_failed)) status = 1;
     if (!options.pid_path.empty()) RemovePidFile(options.pid_path);
+    if (!options.bgs_dir.empty() && !SnapshotDatabases(service, options.bgs_dir)) status = 1;
     for (size_t i = 0; i < service.db_count(); i++) {
       storage::DB* db = service.db(i);
       Log(kLogSystem, "closing a database: path=" + db->spec().argument);

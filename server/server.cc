@@ -5,6 +5,7 @@
 
 #include "server/connection.h"
 #include "server/log.h"
+#include "server/snapshotter.h"
 
 namespace ryoan::server {
 
@@ -87,6 +88,12 @@ void Server::Start() {
   idle_timer_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
   for (auto& io : contexts_) guards_.emplace_back(io->get_executor());
   Accept();
+  auto now = std::chrono::steady_clock::now();
+  const ServerOptions& options = service_.options();
+  next_sync_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(std::max(0.0, options.sync_interval)));
+  next_snapshot_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(std::max(0.0, options.bgs_interval)));
   ScheduleIdleWork();
   for (auto& io : contexts_) {
     threads_.emplace_back([ctx = io.get()]() { ctx->run(); });
@@ -132,8 +139,34 @@ void Server::ScheduleIdleWork() {
       service_.db(next_sweep_db_ % service_.db_count())->SweepIdle();
       next_sweep_db_++;
     }
+    PeriodicWork();
     ScheduleIdleWork();
   });
+}
+
+void Server::PeriodicWork() {
+  const ServerOptions& options = service_.options();
+  auto now = std::chrono::steady_clock::now();
+  auto after = [now](double seconds) {
+    return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(seconds));
+  };
+  if (options.sync_interval > 0 && !options.readonly && now >= next_sync_ &&
+      !sync_running_.exchange(true)) {
+    next_sync_ = after(options.sync_interval);
+    asio::post(*workers_, [this, hard = options.sync_hard]() {
+      SynchronizeDatabases(service_, hard);
+      sync_running_ = false;
+    });
+  }
+  if (!options.bgs_dir.empty() && options.bgs_interval > 0 && now >= next_snapshot_ &&
+      !snapshot_running_.exchange(true)) {
+    next_snapshot_ = after(options.bgs_interval);
+    asio::post(*workers_, [this, dir = options.bgs_dir]() {
+      SnapshotDatabases(service_, dir);
+      snapshot_running_ = false;
+    });
+  }
 }
 
 void Server::Stop() {

@@ -55,6 +55,9 @@ class Server {
  private:
   void Accept();
   void ScheduleIdleWork();
+  // Timer tick (spec/ktserver-cli.md 5): starts -asi synchronization and -bgs snapshots on the
+  // worker pool when due, one of each at a time.
+  void PeriodicWork();
 
   Service& service_;
   ConnectionRegistry registry_;
@@ -68,6 +71,10 @@ class Server {
   std::unique_ptr<boost::asio::steady_timer> idle_timer_;
   size_t next_context_ = 0;
   size_t next_sweep_db_ = 0;
+  std::chrono::steady_clock::time_point next_sync_{};
+  std::chrono::steady_clock::time_point next_snapshot_{};
+  std::atomic<bool> sync_running_{false};
+  std::atomic<bool> snapshot_running_{false};
   // Accept failures (out of descriptors) are logged at most once a minute.
   std::chrono::steady_clock::time_point last_accept_error_log_{};
   bool accept_error_logged_ = false;

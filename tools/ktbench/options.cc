@@ -26,7 +26,7 @@ void PrintUsage(const char* prog) {
                "usage: %s [options]\n"
                "  --host H           server address (127.0.0.1)\n"
                "  --port P           server port (1978)\n"
-               "  --protocol X       http | rest | binary | memcached | redis (http)\n"
+               "  --protocol X       http | rest | binary | memcached | redis | script (http)\n"
                "  --connections C    connections (1)\n"
                "  --threads T        client threads, connections spread over them (1)\n"
                "  --ops N            total requests (default: run for --duration)\n"
@@ -87,7 +87,7 @@ bool ParseOptions(int argc, char** argv, Options* o, bool* help, std::string* er
     } else if (name == "protocol") {
       o->protocol = value;
       ok = value == "http" || value == "rest" || value == "binary" || value == "memcached" ||
-           value == "redis";
+           value == "redis" || value == "script";
     } else if (name == "connections") {
       ok = ParseUint(value, &u) && u >= 1 && u <= 100000;
       o->connections = static_cast<int>(u);

@@ -10,6 +10,7 @@ std::unique_ptr<Protocol> MakeProtocol(const Options& opts, const Workload& work
   if (opts.protocol == "binary") return MakeBinaryProtocol(opts, workload);
   if (opts.protocol == "memcached") return MakeMemcachedProtocol(opts, workload);
   if (opts.protocol == "redis") return MakeRedisProtocol(opts, workload);
+  if (opts.protocol == "script") return MakeScriptProtocol(opts, workload);
   return nullptr;
 }
 

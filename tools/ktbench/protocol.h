@@ -57,6 +57,7 @@ std::unique_ptr<Protocol> MakeRestProtocol(const Options& opts, const Workload& 
 std::unique_ptr<Protocol> MakeBinaryProtocol(const Options& opts, const Workload& workload);
 std::unique_ptr<Protocol> MakeMemcachedProtocol(const Options& opts, const Workload& workload);
 std::unique_ptr<Protocol> MakeRedisProtocol(const Options& opts, const Workload& workload);
+std::unique_ptr<Protocol> MakeScriptProtocol(const Options& opts, const Workload& workload);
 
 // Helpers shared by the line-oriented parsers.
 
