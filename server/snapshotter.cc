@@ -52,8 +52,9 @@ bool LoadSnapshots(Service& service, const std::string& dir) {
       continue;
     }
     char line[160];
-    std::snprintf(line, sizeof(line), "applying a snapshot file: db=%zu ts=%llu count=%lld size=%lld",
-                  i, static_cast<unsigned long long>(info.timestamp),
+    std::snprintf(line, sizeof(line),
+                  "applying a snapshot file: db=%zu ts=%llu count=%lld size=%lld", i,
+                  static_cast<unsigned long long>(info.timestamp),
                   static_cast<long long>(info.count), static_cast<long long>(info.size));
     Log(kLogSystem, line);
   }

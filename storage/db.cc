@@ -84,6 +84,9 @@ Status DB::Open(const DatabaseSpec& spec, const OpenOptions& options, std::uniqu
       file_options.bnum = spec.bnum;
       file_options.readonly = options.readonly;
       file_options.autosync = options.autosync;
+      file_options.nolock = options.nolock;
+      file_options.lock_wait = options.trylock ? 0 : 10;
+      file_options.norepair = options.norepair;
       std::unique_ptr<FileHashEngine> file_engine;
       Status status = FileHashEngine::Open(spec.path, file_options, &file_engine);
       if (!status.ok()) return status;

@@ -43,6 +43,11 @@ class UpdateObserver {
 struct OpenOptions {
   bool readonly = false;  // -ord: every update fails with NoPerm("permission denied")
   bool autosync = false;  // -oas: file engines sync the data to the device after every write
+  // -oat: accepted; every update of the file engines is already atomic and crash-safe.
+  bool autotran = false;
+  bool nolock = false;    // -onl: .kch takes no file lock (.kct: LMDB keeps its own lock file)
+  bool trylock = false;   // -otl: .kch fails at once when the file is locked (else waits <= 10 s)
+  bool norepair = false;  // -onr: .kch refuses to open instead of truncating a torn tail
   // Seconds since the epoch; a seam for tests of expiry.
   std::function<int64_t()> clock;
 };

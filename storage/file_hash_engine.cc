@@ -304,8 +304,16 @@ Status FileHashEngine::OpenFiles() {
                   path_ + ": " + std::strerror(errno));
   }
   // Advisory lock: one writer or several readers, across processes and within one.
-  if (::flock(fd_, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-    return Status::System(path_ + ": the database file is locked by another opener");
+  if (!options_.nolock) {
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.lock_wait);
+    while (::flock(fd_, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) return kch::ErrnoStatus(path_);
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::System(path_ + ": the database file is locked by another opener");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   struct stat st;
   if (::fstat(fd_, &st) != 0) return kch::ErrnoStatus(path_);
@@ -446,6 +454,10 @@ Status FileHashEngine::RebuildIndex() {
     }
   }
   if (!scanner.status().ok()) return scanner.status();
+  if (scanner.damaged() && options_.norepair) {
+    return Broken(path_ + ": the data file has a torn tail at offset " +
+                  std::to_string(scanner.position()) + " and automatic repair is disabled (-onr)");
+  }
   if (scanner.damaged() && !options_.readonly) {
     if (::ftruncate(fd_, static_cast<off_t>(scanner.position())) != 0 || ::fdatasync(fd_) != 0) {
       return kch::ErrnoStatus(path_);

@@ -49,6 +49,9 @@ class FileHashEngine : public Engine {
     int64_t bnum = -1;      // initial index size hint; <= 0: start small and grow
     bool readonly = false;  // open O_RDONLY; every update fails with NoPerm
     bool autosync = false;  // fdatasync after every write (-oas)
+    bool nolock = false;    // take no flock at all (-onl)
+    double lock_wait = 0;   // seconds to wait for a held lock; 0: fail at once (-otl)
+    bool norepair = false;  // fail the open rather than truncate a torn tail (-onr)
     // Automatic compaction once garbage exceeds both the ratio (of the file) and the size.
     double compact_ratio = 0.5;
     int64_t compact_min_garbage = int64_t{16} << 20;

@@ -15,7 +15,8 @@ using lmdb::RecordTable;
 
 namespace {
 
-constexpr const char* kFormat = "ryoan-kct 1";
+// Version 2 added the record checksums; version 1 files are refused (see Setup).
+constexpr const char* kFormat = "ryoan-kct 2";
 // Writers taken into one transaction at most, and the size past which a transaction is
 // committed early (LMDB keeps every dirty page in memory until the commit).
 constexpr size_t kMaxBatch = 256;
@@ -200,8 +201,8 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
     if (!table_.IsGroup(lmdb_key)) {
       int64_t xt = 0;
       std::string_view value;
-      if (!RecordTable::DecodeDirect(data, &xt, &value)) {
-        batch.txn.Fail(MDB_CORRUPTED);
+      if (!RecordTable::DecodeDirect(lmdb_key, data, &xt, &value)) {
+        batch.txn.Fail(lmdb::kBadRecord);
         break;
       }
       std::string key = lmdb_key.substr(1);
@@ -212,8 +213,8 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
         table_.Remove(batch.txn, key, &delta);
       }
     } else {
-      if (!RecordTable::DecodeGroup(data, &entries)) {
-        batch.txn.Fail(MDB_CORRUPTED);
+      if (!RecordTable::DecodeGroup(lmdb_key, data, &entries)) {
+        batch.txn.Fail(lmdb::kBadRecord);
         break;
       }
       kept.clear();
@@ -230,7 +231,7 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
         } else if (decision.op == Decision::kSet) {
           changed = true;
           values.emplace_back(decision.value);
-          kept.push_back({entry.suffix, decision.xt, values.back()});
+          kept.push_back({entry.suffix, decision.xt, values.back(), {}, 0});
         } else {
           kept.push_back(entry);
         }
@@ -469,7 +470,13 @@ Status LmdbEngine::Setup(const Options& options) {
     if (rc == 0) rc = put("count", Fixed64(0));
     if (rc != 0) return fail(lmdb::Error(path_, "create", rc));
   } else {
-    if (!get("format", &value) || value != kFormat) return not_ours("unknown format");
+    if (!get("format", &value)) return not_ours("no format");
+    if (value == "ryoan-kct 1") {
+      return fail(Status::Invalid(path_ +
+                                  ": format ryoan-kct 1 (records without checksums) is no longer "
+                                  "read; rebuild the database (format ryoan-kct 2)"));
+    }
+    if (value != kFormat) return not_ours("unknown format " + value.substr(0, 40));
     if (!get("rcomp", &value)) return not_ours("no comparator");
     comparator_ = KeyComparator::FromName(value);
     if (!get("prefix", &value)) return not_ours("no key prefix size");

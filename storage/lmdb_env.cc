@@ -28,6 +28,10 @@ MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.d
 }  // namespace
 
 Status Error(const std::string& path, const char* what, int rc) {
+  if (rc == kBadRecord) {
+    return Status(Code::kBroken, path + ": broken database file (" + what +
+                                     ": a record fails its checksum)");
+  }
   std::string reason = mdb_strerror(rc);
   switch (rc) {
     case MDB_INVALID:

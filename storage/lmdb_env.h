@@ -27,6 +27,10 @@
 
 namespace ryoan::storage::lmdb {
 
+// Our own error code, beside LMDB's (MDB_KEYEXIST..MDB_LAST_ERRCODE): a record that fails
+// its checksum or does not decode (lmdb_records.h). Reported as Broken.
+constexpr int kBadRecord = -30700;
+
 // "<path>: <what>: <LMDB's message>", with the KC code that fits the LMDB error.
 Status Error(const std::string& path, const char* what, int rc);
 

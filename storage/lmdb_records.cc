@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/crc32c.h"
+
 namespace ryoan::storage::lmdb {
 namespace {
 
@@ -61,6 +63,35 @@ bool GetBytes(std::string_view* in, uint64_t n, std::string_view* out) {
   return true;
 }
 
+// Record checksums: CRC-32C over the LMDB key's size (4 bytes big-endian), the LMDB key and
+// the bytes of the record (group entry) after its checksum. Stored big-endian.
+constexpr size_t kCrcSize = 4;
+
+uint32_t KeyCrc(std::string_view lmdb_key) {
+  const auto n = static_cast<uint32_t>(lmdb_key.size());
+  const unsigned char size[4] = {static_cast<unsigned char>(n >> 24),
+                                 static_cast<unsigned char>(n >> 16),
+                                 static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+  return Crc32cExtend(Crc32cExtend(0, size, sizeof(size)), lmdb_key.data(), lmdb_key.size());
+}
+
+uint32_t RecordCrc(std::string_view lmdb_key, std::string_view covered) {
+  return Crc32cExtend(KeyCrc(lmdb_key), covered.data(), covered.size());
+}
+
+void PutCrc(std::string* out, size_t at, uint32_t crc) {
+  for (int i = 3; i >= 0; --i) {
+    (*out)[at + i] = static_cast<char>(crc & 0xff);
+    crc >>= 8;
+  }
+}
+
+uint32_t GetCrc(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
 }  // namespace
 
 MDB_cmp_func* CompareFunction(KeyComparator::Kind kind) {
@@ -88,31 +119,46 @@ std::string RecordTable::LmdbKey(std::string_view key) const {
   return lmdb_key;
 }
 
-std::string RecordTable::EncodeDirect(int64_t xt, std::string_view value) {
+std::string RecordTable::EncodeDirect(std::string_view lmdb_key, int64_t xt,
+                                      std::string_view value) {
   std::string out;
-  out.reserve(8 + value.size());
+  out.reserve(kCrcSize + 8 + value.size());
+  out.append(kCrcSize, '\0');
   PutFixed64(&out, static_cast<uint64_t>(xt));
   out.append(value);
+  PutCrc(&out, 0, RecordCrc(lmdb_key, std::string_view(out).substr(kCrcSize)));
   return out;
 }
 
-bool RecordTable::DecodeDirect(std::string_view data, int64_t* xt, std::string_view* value) {
-  if (data.size() < 8) return false;
-  *xt = static_cast<int64_t>(GetFixed64(data.data()));
-  *value = data.substr(8);
+bool RecordTable::DecodeDirect(std::string_view lmdb_key, std::string_view data, int64_t* xt,
+                               std::string_view* value) {
+  if (data.size() < kCrcSize + 8) return false;
+  std::string_view covered = data.substr(kCrcSize);
+  if (GetCrc(data.data()) != RecordCrc(lmdb_key, covered)) return false;
+  *xt = static_cast<int64_t>(GetFixed64(covered.data()));
+  *value = covered.substr(8);
   return true;
 }
 
-// Entry: varint suffix size, suffix, 8-byte xt, varint value size, value.
-bool RecordTable::DecodeGroup(std::string_view data, std::vector<Entry>* entries) {
+// Entry: crc, varint suffix size, suffix, 8-byte xt, varint value size, value.
+bool RecordTable::DecodeGroup(std::string_view lmdb_key, std::string_view data,
+                              std::vector<Entry>* entries, bool verify) {
   entries->clear();
+  const uint32_t key_crc = verify ? KeyCrc(lmdb_key) : 0;
   while (!data.empty()) {
     Entry entry;
     uint64_t size = 0;
-    std::string_view xt;
+    std::string_view crc, xt;
+    if (!GetBytes(&data, kCrcSize, &crc)) return false;
+    std::string_view start = data;
     if (!GetVarint(&data, &size) || !GetBytes(&data, size, &entry.suffix) ||
         !GetBytes(&data, 8, &xt) || !GetVarint(&data, &size) ||
         !GetBytes(&data, size, &entry.value)) {
+      return false;
+    }
+    entry.encoded = start.substr(0, start.size() - data.size());
+    entry.crc = GetCrc(crc.data());
+    if (verify && entry.crc != Crc32cExtend(key_crc, entry.encoded.data(), entry.encoded.size())) {
       return false;
     }
     entry.xt = static_cast<int64_t>(GetFixed64(xt.data()));
@@ -121,17 +167,26 @@ bool RecordTable::DecodeGroup(std::string_view data, std::vector<Entry>* entries
   return !entries->empty();
 }
 
-std::string RecordTable::EncodeGroup(const std::vector<Entry>& entries) {
+bool RecordTable::VerifyEntry(std::string_view lmdb_key, const Entry& entry) {
+  return entry.crc == RecordCrc(lmdb_key, entry.encoded);
+}
+
+std::string RecordTable::EncodeGroup(std::string_view lmdb_key, const std::vector<Entry>& entries) {
   size_t size = 0;
-  for (const Entry& e : entries) size += e.suffix.size() + e.value.size() + 28;
+  for (const Entry& e : entries) size += e.suffix.size() + e.value.size() + 32;
   std::string out;
   out.reserve(size);
+  const uint32_t key_crc = KeyCrc(lmdb_key);
   for (const Entry& e : entries) {
+    size_t start = out.size();
+    out.append(kCrcSize, '\0');
     PutVarint(&out, e.suffix.size());
     out.append(e.suffix);
     PutFixed64(&out, static_cast<uint64_t>(e.xt));
     PutVarint(&out, e.value.size());
     out.append(e.value);
+    std::string_view covered = std::string_view(out).substr(start + kCrcSize);
+    PutCrc(&out, start, Crc32cExtend(key_crc, covered.data(), covered.size()));
   }
   return out;
 }
@@ -139,7 +194,7 @@ std::string RecordTable::EncodeGroup(const std::vector<Entry>& entries) {
 bool RecordTable::PutGroup(WriteTxn& txn, std::string_view lmdb_key,
                            const std::vector<Entry>& entries) const {
   if (entries.empty()) return txn.Del(dbi_, lmdb_key);
-  return txn.Put(dbi_, lmdb_key, EncodeGroup(entries));
+  return txn.Put(dbi_, lmdb_key, EncodeGroup(lmdb_key, entries));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -152,14 +207,15 @@ int RecordTable::Get(MDB_txn* txn, std::string_view key, int64_t* xt,
   MDB_val data;
   int rc = mdb_get(txn, dbi_, &k, &data);
   if (rc != 0) return rc;
-  if (!IsGroup(lmdb_key)) return DecodeDirect(View(data), xt, value) ? 0 : MDB_CORRUPTED;
+  if (!IsGroup(lmdb_key)) return DecodeDirect(lmdb_key, View(data), xt, value) ? 0 : kBadRecord;
   std::vector<Entry> entries;
-  if (!DecodeGroup(View(data), &entries)) return MDB_CORRUPTED;
+  if (!DecodeGroup(lmdb_key, View(data), &entries, false)) return kBadRecord;
   std::string_view suffix = key.substr(prefix_);
   auto it = std::lower_bound(
       entries.begin(), entries.end(), suffix,
       [this](const Entry& e, std::string_view s) { return CompareSuffix(e.suffix, s) < 0; });
   if (it == entries.end() || it->suffix != suffix) return MDB_NOTFOUND;
+  if (!VerifyEntry(lmdb_key, *it)) return kBadRecord;
   *xt = it->xt;
   *value = it->value;
   return 0;
@@ -178,11 +234,11 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
   }
   if (!IsGroup(lmdb_key)) {
     if (rc == MDB_NOTFOUND) *delta = 1;
-    return txn.Put(dbi_, lmdb_key, EncodeDirect(xt, value));
+    return txn.Put(dbi_, lmdb_key, EncodeDirect(lmdb_key, xt, value));
   }
   std::vector<Entry> entries;
-  if (rc == 0 && !DecodeGroup(View(data), &entries)) {
-    txn.Fail(MDB_CORRUPTED);
+  if (rc == 0 && !DecodeGroup(lmdb_key, View(data), &entries)) {
+    txn.Fail(kBadRecord);
     return false;
   }
   std::string_view suffix = key.substr(prefix_);
@@ -193,7 +249,7 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
     it->xt = xt;
     it->value = value;
   } else {
-    entries.insert(it, Entry{suffix, xt, value});
+    entries.insert(it, Entry{suffix, xt, value, {}, 0});
     *delta = 1;
   }
   return PutGroup(txn, lmdb_key, entries);  // copies every view before LMDB changes a page
@@ -215,8 +271,8 @@ bool RecordTable::Remove(WriteTxn& txn, std::string_view key, int64_t* delta) co
     return txn.Del(dbi_, lmdb_key);
   }
   std::vector<Entry> entries;
-  if (!DecodeGroup(View(data), &entries)) {
-    txn.Fail(MDB_CORRUPTED);
+  if (!DecodeGroup(lmdb_key, View(data), &entries)) {
+    txn.Fail(kBadRecord);
     return false;
   }
   std::string_view suffix = key.substr(prefix_);
@@ -235,11 +291,12 @@ int RecordTable::Take(MDB_val key, MDB_val data, bool last, Record* out) const {
   std::string_view lmdb_key = View(key);
   if (!IsGroup(lmdb_key)) {
     out->key.assign(lmdb_key.substr(1));
-    return DecodeDirect(View(data), &out->xt, &out->value) ? 0 : MDB_CORRUPTED;
+    return DecodeDirect(lmdb_key, View(data), &out->xt, &out->value) ? 0 : kBadRecord;
   }
   std::vector<Entry> entries;
-  if (!DecodeGroup(View(data), &entries)) return MDB_CORRUPTED;
+  if (!DecodeGroup(lmdb_key, View(data), &entries, false)) return kBadRecord;
   const Entry& entry = last ? entries.back() : entries.front();
+  if (!VerifyEntry(lmdb_key, entry)) return kBadRecord;
   out->key.assign(lmdb_key.substr(1)).append(entry.suffix);
   out->xt = entry.xt;
   out->value = entry.value;
@@ -273,7 +330,7 @@ int RecordTable::Find(MDB_txn* txn, Where where, std::string_view key, Record* o
   if (IsGroup(lmdb_key)) {
     // The group of `key` itself: look among its entries first.
     std::vector<Entry> entries;
-    if (!DecodeGroup(View(data), &entries)) return MDB_CORRUPTED;
+    if (!DecodeGroup(lmdb_key, View(data), &entries, false)) return kBadRecord;
     std::string_view suffix = key.substr(prefix_);
     const Entry* found = nullptr;
     if (forward) {
@@ -294,6 +351,7 @@ int RecordTable::Find(MDB_txn* txn, Where where, std::string_view key, Record* o
       }
     }
     if (found != nullptr) {
+      if (!VerifyEntry(lmdb_key, *found)) return kBadRecord;
       out->key.assign(lmdb_key.substr(1)).append(found->suffix);
       out->xt = found->xt;
       out->value = found->value;

@@ -3,10 +3,15 @@
 // LMDB keys are 1..511 bytes; Kyoto Tycoon keys are 0..2^28 bytes. Every LMDB key starts
 // with a tag byte (so that the empty key has a place), then:
 //   * a key shorter than `prefix` bytes (510) follows whole: a direct record whose LMDB value
-//     is xt (8 bytes big-endian) || value;
+//     is crc (4 bytes) || xt (8 bytes big-endian) || value;
 //   * a longer key contributes only its first `prefix` bytes: a group record, holding every
-//     key with that prefix as (suffix, xt, value) entries sorted by suffix.
+//     key with that prefix as (crc, suffix, xt, value) entries sorted by suffix.
 // An LMDB key of exactly 1 + prefix bytes is therefore a group, any shorter one direct.
+//
+// Every record (every group entry) carries a CRC-32C over its LMDB key and its own bytes, so
+// that a damaged record is reported (kBadRecord, Broken) and never returned as data: LMDB
+// itself checks no data. Readers verify exactly the records they hand out; writers verify a
+// group before rewriting it, so that a damaged entry is never given a fresh checksum.
 //
 // Why the order is right. Under lex, a direct key d (shorter than prefix) and a group prefix
 // g compare as every key starting with g would: either d is a prefix of g (d sorts first in
@@ -45,8 +50,11 @@ class RecordTable {
  public:
   struct Entry {
     std::string_view suffix;
-    int64_t xt;
+    int64_t xt = 0;
     std::string_view value;
+    // Decoded from a file: the entry's bytes after its checksum, and the checksum.
+    std::string_view encoded;
+    uint32_t crc = 0;
   };
 
   RecordTable() = default;
@@ -55,7 +63,7 @@ class RecordTable {
 
   MDB_dbi dbi() const { return dbi_; }
 
-  // Point lookup: 0 (found), MDB_NOTFOUND, or an LMDB error.
+  // Point lookup: 0 (found), MDB_NOTFOUND, kBadRecord or an LMDB error.
   int Get(MDB_txn* txn, std::string_view key, int64_t* xt, std::string_view* value) const;
   // Writes through `txn` (which logs them). `delta` gets +1 for a new record (Set) or -1
   // for a removed one (Remove).
@@ -65,7 +73,7 @@ class RecordTable {
 
   enum Where { kFirst, kLast, kAtOrAfter, kAfter, kAtOrBefore, kBefore };
   // The record nearest `key` as `where` says (key ignored for kFirst/kLast): 0,
-  // MDB_NOTFOUND, or an LMDB error.
+  // MDB_NOTFOUND, kBadRecord or an LMDB error.
   int Find(MDB_txn* txn, Where where, std::string_view key, Record* out) const;
 
   // Calls fn(record) for every record in order, in one transaction, until fn returns false.
@@ -75,10 +83,16 @@ class RecordTable {
   // Layout helpers, public for Iterate and tests.
   bool IsGroup(std::string_view lmdb_key) const { return lmdb_key.size() == prefix_ + 1; }
   std::string LmdbKey(std::string_view key) const;
-  static std::string EncodeDirect(int64_t xt, std::string_view value);
-  static bool DecodeDirect(std::string_view data, int64_t* xt, std::string_view* value);
-  static bool DecodeGroup(std::string_view data, std::vector<Entry>* entries);
-  static std::string EncodeGroup(const std::vector<Entry>& entries);
+  // `lmdb_key` is the record's LMDB key (LmdbKey()): the checksums cover it. Decoding
+  // fails (false) when the bytes do not parse or a checksum does not match.
+  static std::string EncodeDirect(std::string_view lmdb_key, int64_t xt, std::string_view value);
+  static bool DecodeDirect(std::string_view lmdb_key, std::string_view data, int64_t* xt,
+                           std::string_view* value);
+  // verify=false only parses: the caller checks each entry it uses with VerifyEntry.
+  static bool DecodeGroup(std::string_view lmdb_key, std::string_view data,
+                          std::vector<Entry>* entries, bool verify = true);
+  static bool VerifyEntry(std::string_view lmdb_key, const Entry& entry);
+  static std::string EncodeGroup(std::string_view lmdb_key, const std::vector<Entry>& entries);
   // Writes a group (sorted entries; none: deleted).
   bool PutGroup(WriteTxn& txn, std::string_view lmdb_key, const std::vector<Entry>& entries) const;
   int CompareSuffix(std::string_view a, std::string_view b) const {
@@ -129,12 +143,12 @@ int RecordTable::ForEach(MDB_txn* txn, Fn fn) const {
     std::string_view lmdb_key = View(key);
     Record record;
     if (!IsGroup(lmdb_key)) {
-      if (!DecodeDirect(View(data), &record.xt, &record.value)) return MDB_CORRUPTED;
+      if (!DecodeDirect(lmdb_key, View(data), &record.xt, &record.value)) return kBadRecord;
       record.key.assign(lmdb_key.substr(1));
       if (!fn(record)) return 0;
       continue;
     }
-    if (!DecodeGroup(View(data), &entries)) return MDB_CORRUPTED;
+    if (!DecodeGroup(lmdb_key, View(data), &entries)) return kBadRecord;
     for (const Entry& entry : entries) {
       record.key.assign(lmdb_key.substr(1)).append(entry.suffix);
       record.xt = entry.xt;

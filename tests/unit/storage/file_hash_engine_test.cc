@@ -40,11 +40,15 @@ class FileHashTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
+  static OpenOptions TryLock() {
+    OpenOptions options;
+    options.trylock = true;
+    return options;
+  }
   std::unique_ptr<DB> OpenDB(const std::string& path, bool readonly = false,
-                             Status* result = nullptr) {
+                             Status* result = nullptr, OpenOptions options = TryLock()) {
     DatabaseSpec spec;
     EXPECT_TRUE(ParseDatabaseSpec(path, &spec).ok());
-    OpenOptions options;
     options.readonly = readonly;
     options.clock = [this] { return now_.load(); };
     std::unique_ptr<DB> db;
@@ -342,6 +346,40 @@ TEST_F(FileHashTest, ForeignFilesAreRefused) {
   Status status;
   EXPECT_EQ(OpenDB(dir_ + "/missing.kch", true, &status), nullptr);
   EXPECT_EQ(status.code(), Code::kNoRepos);
+}
+
+TEST_F(FileHashTest, OpenModes) {
+  std::unique_ptr<DB> writer = OpenDB(path_);
+  ASSERT_TRUE(writer->Set("k", "v").ok());
+  // Without -otl a held lock is waited for (here it is released after 200 ms).
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    writer.reset();
+  });
+  std::unique_ptr<DB> waited = OpenDB(path_, false, nullptr, OpenOptions());
+  releaser.join();
+  ASSERT_NE(waited, nullptr);
+  // -onl: no lock taken, so a second opener is not refused.
+  OpenOptions nolock = TryLock();
+  nolock.nolock = true;
+  EXPECT_NE(OpenDB(path_, true, nullptr, nolock), nullptr);
+  waited.reset();
+  // -onr: a torn tail fails the open instead of being cut off.
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << "torn";
+  }
+  OpenOptions norepair = TryLock();
+  norepair.norepair = true;
+  Status status;
+  EXPECT_EQ(OpenDB(path_, false, &status, norepair), nullptr);
+  EXPECT_EQ(status.code(), Code::kBroken);
+  EXPECT_NE(status.message().find("-onr"), std::string::npos) << status.message();
+  std::unique_ptr<DB> repaired = OpenDB(path_);
+  ASSERT_NE(repaired, nullptr);
+  std::string value;
+  EXPECT_TRUE(repaired->Get("k", &value, nullptr).ok());
+  EXPECT_EQ(value, "v");
 }
 
 TEST_F(FileHashTest, ReaderAndLocking) {
