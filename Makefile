@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 1978
 DB ?= :
 
-.PHONY: all deps build run test test-asan bench crashtest format clean
+.PHONY: all deps build run test test-asan bench bench-engines crashtest format clean
 
 all: build
 
@@ -35,6 +35,11 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: build
 	bench/run.sh $(BUILD)
+
+# In-process engine benchmark beside Kyoto Cabinet, and the engines behind ktserver:
+# bench/ENGINES.md.
+bench-engines: deps $(BUILD)/build.ninja
+	bench/engines.sh $(BUILD)
 
 # SIGKILL crash test (tests/crash): 1,000 kill/reopen/check cycles per file engine.
 CRASH_SEED ?= $(shell date +%s)

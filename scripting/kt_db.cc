@@ -383,15 +383,90 @@ int DbSynchronize(lua_State* L) {
   return PushResult(L, h, s);
 }
 
-// The storage layer has no whole-database lock a script could hold, so occupy runs the
-// processor without one (documented deviation).
+// Calls the FileProcessor at `proc` in protected mode; the Lua status, with the error value
+// (if any) on top of the stack and *ok the processor's truthiness.
+int CallFileProcessor(lua_State* L, int proc, storage::DB* db, bool* ok) {
+  int base = lua_gettop(L);
+  if (lua_istable(L, proc)) {
+    lua_getfield(L, proc, "process");
+    lua_pushvalue(L, proc);
+  } else {
+    lua_pushvalue(L, proc);
+  }
+  int nself = lua_gettop(L) - base - 1;
+  lua_pushlstring(L, db->path().data(), db->path().size());
+  lua_pushnumber(L, static_cast<double>(db->Count()));
+  lua_pushnumber(L, static_cast<double>(db->Size()));
+  int rv = lua_pcall(L, 3 + nself, 1, 0);
+  *ok = rv == 0 && lua_toboolean(L, -1) != 0;
+  if (rv == 0) lua_settop(L, base);
+  return rv;
+}
+
+// While `proc` runs no other thread can change the database (reads proceed), whatever
+// `writable` says; the procedure itself may change it. Errors in `proc` are re-raised once
+// the lock is released.
 int DbOccupy(lua_State* L) {
   DB_METHOD("occupy");
   bool has_proc = !lua_isnoneornil(L, 3);
   if (has_proc) CheckVisitor(L, 3, "occupy");
   if (db == nullptr) return PushResult(L, h, h->last_error);
-  storage::Status s;
-  if (has_proc && !RunFileProcessor(L, 3, db)) s = storage::Status::Logic("processing failed");
+  int rv = 0;
+  storage::Status s = db->Occupy([&] {
+    bool ok = true;
+    if (has_proc) rv = CallFileProcessor(L, 3, db, &ok);
+    return ok ? storage::Status::OK() : storage::Status::Logic("processing failed");
+  });
+  if (rv != 0) lua_error(L);
+  return PushResult(L, h, s);
+}
+
+void ForgetTransaction(lua_State* L, storage::DB* db) {
+  auto& open = Context(L)->transactions;
+  for (auto it = open.begin(); it != open.end(); ++it) {
+    if (it->get() == db) {
+      open.erase(it);
+      return;
+    }
+  }
+}
+
+int DbBeginTransaction(lua_State* L) {
+  DB_METHOD("begin_transaction");
+  bool hard = OptBool(L, 2, false);
+  if (db == nullptr) return PushResult(L, h, h->last_error);
+  storage::Status s = db->BeginTransaction(hard);
+  if (s.ok()) Context(L)->transactions.push_back(h->slot->db);
+  return PushResult(L, h, s);
+}
+
+int DbEndTransaction(lua_State* L) {
+  DB_METHOD("end_transaction");
+  bool commit = OptBool(L, 2, true);
+  if (db == nullptr) return PushResult(L, h, h->last_error);
+  storage::Status s = db->EndTransaction(commit);
+  if (s.ok()) ForgetTransaction(L, db);
+  return PushResult(L, h, s);
+}
+
+// begin; ok = fn(); commit if ok is truthy, else abort. An error in fn aborts and is
+// re-raised.
+int DbTransaction(lua_State* L) {
+  DB_METHOD("transaction");
+  if (!lua_isfunction(L, 2)) InvalidArguments(L, "transaction");
+  bool hard = OptBool(L, 3, false);
+  if (db == nullptr) return PushResult(L, h, h->last_error);
+  storage::Status s = db->BeginTransaction(hard);
+  if (!s.ok()) return PushResult(L, h, s);
+  std::shared_ptr<storage::DB> keep = h->slot->db;
+  Context(L)->transactions.push_back(keep);
+  lua_pushvalue(L, 2);
+  int rv = lua_pcall(L, 0, 1, 0);
+  bool commit = rv == 0 && lua_toboolean(L, -1) != 0;
+  s = db->EndTransaction(commit);
+  ForgetTransaction(L, db);
+  if (rv != 0) lua_error(L);
+  lua_pop(L, 1);
   return PushResult(L, h, s);
 }
 
@@ -742,6 +817,12 @@ void PushServerDb(lua_State* L, storage::DB* db) {
   PushDbObject(L, std::move(slot), true);
 }
 
+void AbortOpenTransactions(StateContext* context) {
+  std::vector<std::shared_ptr<storage::DB>> open;
+  open.swap(context->transactions);
+  for (auto& db : open) (void)db->EndTransaction(false);
+}
+
 int DbMapReduce(lua_State* L);
 
 void RegisterDbClass(lua_State* L, int module) {
@@ -784,9 +865,9 @@ void RegisterDbClass(lua_State* L, int module) {
       {"synchronize", DbSynchronize},
       {"occupy", DbOccupy},
       {"copy", DbNotImplemented},
-      {"begin_transaction", DbNotImplemented},
-      {"end_transaction", DbNotImplemented},
-      {"transaction", DbNotImplemented},
+      {"begin_transaction", DbBeginTransaction},
+      {"end_transaction", DbEndTransaction},
+      {"transaction", DbTransaction},
       {"dump_snapshot", DbNotImplemented},
       {"load_snapshot", DbNotImplemented},
       {"count", DbCount},

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <lua.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,7 +43,13 @@ struct StateContext {
   // Databases whose record or whole content a running visitor holds locked: using them
   // from inside the visitor would deadlock, so the bindings raise instead (spec/lua.md 7).
   std::vector<const storage::DB*> visiting;
+  // Databases with a transaction begun by the running call and not yet ended; aborted when
+  // the call returns (spec/databases.md 5.4).
+  std::vector<std::shared_ptr<storage::DB>> transactions;
 };
+
+// Aborts the transactions the last call or load left open (kt_db.cc).
+void AbortOpenTransactions(StateContext* context);
 
 StateContext* Context(lua_State* L);
 void SetContext(lua_State* L, StateContext* context);

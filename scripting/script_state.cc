@@ -219,7 +219,9 @@ int ScriptState::Protected(lua_CFunction fn, void* data, std::string* error) {
 
 bool ScriptState::Run(std::string_view source, std::string* error) {
   RunData run{source};
-  return Protected(RunChunk, &run, error) == 0;
+  bool ok = Protected(RunChunk, &run, error) == 0;
+  AbortOpenTransactions(&context_);
+  return ok;
 }
 
 int ScriptState::Call(std::string_view name, const ScriptInput& in, ScriptOutput* out,
@@ -231,6 +233,8 @@ int ScriptState::Call(std::string_view name, const ScriptInput& in, ScriptOutput
   ScriptOutput converted;
   CallData call{name, &in, &converted};
   int status = Protected(Dispatch, &call, error);
+  // A transaction the procedure left open would block every later begin (spec 5.4).
+  AbortOpenTransactions(&context_);
   if (status == -1) return kRvTimeout;
   if (status != 0) return kRvInternal;
   if (call.code == kRvSuccess && out != nullptr) *out = std::move(converted);

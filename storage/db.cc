@@ -11,6 +11,7 @@
 #include "storage/key_comparator.h"
 #include "storage/lmdb_engine.h"
 #include "storage/timed_visitor.h"
+#include "storage/transaction.h"
 #include "storage/tree_engine.h"
 
 namespace ryoan::storage {
@@ -117,7 +118,11 @@ Status DB::Open(const DatabaseSpec& spec, const OpenOptions& options, std::uniqu
 }
 
 DB::DB(DatabaseSpec spec, OpenOptions options, std::unique_ptr<Engine> engine)
-    : spec_(std::move(spec)), options_(std::move(options)), engine_(std::move(engine)) {
+    : spec_(std::move(spec)),
+      options_(std::move(options)),
+      engine_(std::move(engine)),
+      sink_(std::make_unique<internal::ChangeSink>(*engine_)),
+      observer_(sink_.get()) {
   // The GC cursor exists only where records can expire and may be deleted.
   if (!options_.readonly && !spec_.persistent) sweep_cursor_ = engine_->NewCursor();
 }
@@ -125,6 +130,17 @@ DB::DB(DatabaseSpec spec, OpenOptions options, std::unique_ptr<Engine> engine)
 DB::~DB() = default;
 
 bool DB::ordered() const { return engine_->ordered(); }
+
+void DB::SetUpdateObserver(UpdateObserver* observer) { sink_->set_observer(observer); }
+
+Status DB::BeginTransaction(bool hard) {
+  if (readonly()) return Status::NoPerm();
+  return sink_->Begin(hard);
+}
+
+Status DB::EndTransaction(bool commit) { return sink_->End(commit); }
+
+Status DB::Occupy(const std::function<Status()>& proc) { return sink_->Occupy(proc); }
 
 int64_t DB::Now() const {
   return options_.clock ? options_.clock() : static_cast<int64_t>(std::time(nullptr));
@@ -438,9 +454,7 @@ Status DB::Iterate(RecordVisitor& visitor, bool writable) {
 
 Status DB::Clear() {
   if (readonly()) return Status::NoPerm();
-  return engine_->ClearWith([this] {
-    if (observer_ != nullptr) observer_->OnClear();
-  });
+  return sink_->Clear();
 }
 
 Status DB::Synchronize(bool hard, const std::function<Status(const std::string& path)>& proc) {

@@ -23,6 +23,10 @@
 
 namespace ryoan::storage {
 
+namespace internal {
+class ChangeSink;
+}
+
 // The xt argument value meaning "omitted": the record never expires.
 inline constexpr int64_t kNoXt = INT64_MAX;
 
@@ -104,7 +108,21 @@ class DB {
   bool readonly() const { return options_.readonly; }
   int64_t Now() const;
 
-  void SetUpdateObserver(UpdateObserver* observer) { observer_ = observer; }
+  void SetUpdateObserver(UpdateObserver* observer);
+
+  // Database-wide transaction (spec/databases.md 5.4): changes by every thread between
+  // begin and end belong to it. Begin waits while another transaction is active (Invalid
+  // "already in transaction" when the calling thread began it, which would wait forever).
+  // End: commit delivers the buffered observer events (and fsyncs when `hard`); abort
+  // restores every record changed since begin, with no observer events. Invalid("not in
+  // transaction") without a begin. Clear() inside a transaction is undoable: it snapshots
+  // the records first. Records dropped by the sweeper or by capacity limits meanwhile are
+  // not restored, and the undo log is not crash-safe.
+  Status BeginTransaction(bool hard = false);
+  Status EndTransaction(bool commit = true);
+  // Runs `proc` while no other thread can change the database (reads still proceed); the
+  // calling thread may change it from inside `proc`.
+  Status Occupy(const std::function<Status()>& proc);
 
   // Single-record operations (spec/databases.md 5). xt_arg as in ResolveXt.
   Status Set(std::string_view key, std::string_view value, int64_t xt_arg = kNoXt);
@@ -185,7 +203,10 @@ class DB {
   DatabaseSpec spec_;
   OpenOptions options_;
   std::unique_ptr<Engine> engine_;
-  UpdateObserver* observer_ = nullptr;
+  // Receives every change from TimedVisitor (named observer_ for cursor.cc); owns the
+  // transaction state and forwards to the UpdateObserver.
+  std::unique_ptr<internal::ChangeSink> sink_;
+  internal::ChangeSink* observer_ = nullptr;
   // Background removal of expired records (spec/databases.md 4.5): each operation adds to
   // the score (striped by thread); at 2048 one thread examines score/256 records at the GC
   // cursor.

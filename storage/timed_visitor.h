@@ -1,14 +1,19 @@
 // Internal to the DB layer: the adapters through which every DB operation reaches the
 // engine. They apply the expiry rules of spec/databases.md 4.4 and report each applied
-// change to the UpdateObserver while the engine still holds the record's lock.
+// change, with the record it replaced, to the DB's ChangeSink (which keeps the transaction's
+// undo log and delivers to the UpdateObserver) while the engine still holds the record's
+// lock. A writing TimedVisitor holds the sink's gate shared for its lifetime, so it must be
+// constructed before, and destroyed after, the engine call it serves.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <utility>
 
 #include "storage/db.h"
 #include "storage/engine.h"
+#include "storage/transaction.h"
 
 namespace ryoan::storage::internal {
 
@@ -20,16 +25,19 @@ class TimedVisitor final : public RecordVisitor {
  public:
   enum Mode { kExpiredAsAbsent, kSkipExpired };
 
-  TimedVisitor(RecordVisitor& inner, int64_t now, bool persistent, bool writable,
-               UpdateObserver* observer, Mode mode)
+  TimedVisitor(RecordVisitor& inner, int64_t now, bool persistent, bool writable, ChangeSink* sink,
+               Mode mode)
       : inner_(inner),
         now_(now),
         persistent_(persistent),
         writable_(writable),
         mode_(mode),
-        observer_(observer) {}
+        sink_(sink) {
+    if (writable_ && sink_ != nullptr) gate_.emplace(sink_);
+  }
 
   Decision VisitFull(std::string_view key, std::string_view value, int64_t xt) override {
+    before_ = PreImage{true, value, xt};
     if (!persistent_ && now_ > xt) {
       expired_ = true;
       if (mode_ == kSkipExpired) return Decision::Keep();
@@ -38,7 +46,10 @@ class TimedVisitor final : public RecordVisitor {
     return Report(key, inner_.VisitFull(key, value, persistent_ ? kXtMax : xt));
   }
 
-  Decision VisitEmpty(std::string_view key) override { return Report(key, inner_.VisitEmpty(key)); }
+  Decision VisitEmpty(std::string_view key) override {
+    before_ = PreImage{};
+    return Report(key, inner_.VisitEmpty(key));
+  }
 
   // Whether the last record shown to this adapter had expired.
   bool expired() const { return expired_; }
@@ -49,10 +60,10 @@ class TimedVisitor final : public RecordVisitor {
     if (!writable_) return Decision::Keep();
     if (decision.op == Decision::kSet) {
       if (persistent_) decision.xt = kXtMax;
-      if (observer_ != nullptr) observer_->OnSet(key, decision.value, decision.xt);
+      if (sink_ != nullptr) sink_->OnSet(key, before_, decision.value, decision.xt);
     } else if (decision.op == Decision::kRemove) {
       // Also for absent keys: spec/replication.md 4.1 logs removals of missing keys.
-      if (observer_ != nullptr) observer_->OnRemove(key);
+      if (sink_ != nullptr) sink_->OnRemove(key, before_);
     }
     return decision;
   }
@@ -62,7 +73,9 @@ class TimedVisitor final : public RecordVisitor {
   const bool persistent_;
   const bool writable_;
   const Mode mode_;
-  UpdateObserver* const observer_;
+  ChangeSink* const sink_;
+  std::optional<ChangeSink::SharedGuard> gate_;
+  PreImage before_;  // the record of the current visit
   bool expired_ = false;
 };
 
