@@ -186,7 +186,10 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
       MDB_val k = Val(last);
       MDB_val d{0, nullptr};
       int rc = started ? cursor.Get(&k, &d, MDB_SET_RANGE) : cursor.Get(&k, &d, MDB_FIRST);
-      if (rc == 0 && started && lmdb::View(k) == last) rc = cursor.Get(&k, &d, MDB_NEXT);
+      rc = table_.Checked(rc, k, d);
+      if (rc == 0 && started && lmdb::View(k) == last) {
+        rc = table_.Checked(cursor.Get(&k, &d, MDB_NEXT), k, d);
+      }
       if (rc == MDB_NOTFOUND) break;
       if (rc != 0) {
         batch.txn.Fail(rc);
@@ -496,7 +499,7 @@ Status LmdbEngine::Setup(const Options& options) {
   if (MDB_cmp_func* compare = lmdb::CompareFunction(comparator_.kind())) {
     mdb_set_compare(txn, records, compare);
   }
-  table_ = RecordTable(records, prefix, Descending(comparator_));
+  table_ = RecordTable(env_.get(), records, prefix, Descending(comparator_));
 
   // ktopts=p is fixed while the database is empty, as KT does with its file header.
   if (!readonly && count == 0) {
@@ -508,6 +511,7 @@ Status LmdbEngine::Setup(const Options& options) {
   }
   rc = mdb_txn_commit(txn);  // also for a reader: keeps the database handles open
   if (rc != 0) return lmdb::Error(path_, "open", rc);
+  if (fresh) env_->LocateMap();  // the main database was empty until now
   count_.store(count);
   return Status::OK();
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 #include <utility>
@@ -29,8 +30,8 @@ MDB_val Val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.d
 
 Status Error(const std::string& path, const char* what, int rc) {
   if (rc == kBadRecord) {
-    return Status(Code::kBroken, path + ": broken database file (" + what +
-                                     ": a record fails its checksum)");
+    return Status(Code::kBroken,
+                  path + ": broken database file (" + what + ": a record fails its checksum)");
   }
   std::string reason = mdb_strerror(rc);
   switch (rc) {
@@ -92,6 +93,7 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
                                      ": not a database file (truncated: " + std::to_string(size) +
                                      " of " + std::to_string(needed) + " bytes)");
   }
+  env->LocateMap();
   if (!options.readonly) {
     int dead = 0;
     mdb_reader_check(env->env_, &dead);  // slots of killed processes
@@ -101,6 +103,7 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
 }
 
 int Env::OpenHandle() {
+  map_base_.store(0, std::memory_order_relaxed);
   int rc = mdb_env_create(&env_);
   if (rc != 0) {
     env_ = nullptr;
@@ -124,6 +127,58 @@ int Env::OpenHandle() {
   page_size_ = stat.ms_psize;
   map_size_.store(info.me_mapsize);
   return 0;
+}
+
+void Env::LocateMap() {
+  map_base_.store(0, std::memory_order_relaxed);
+  MDB_txn* txn = nullptr;
+  if (mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn) != 0) return;
+  MDB_dbi main_dbi;
+  MDB_cursor* cursor = nullptr;
+  MDB_val key, data;
+  if (mdb_dbi_open(txn, nullptr, 0, &main_dbi) == 0 &&
+      mdb_cursor_open(txn, main_dbi, &cursor) == 0 &&
+      mdb_cursor_get(cursor, &key, &data, MDB_FIRST) == 0) {
+    // The map starts at a page boundary and every page begins with its own number (LMDB's
+    // page header), the two meta pages with 0 and 1: a key of the main database's leaf page
+    // gives the start of the map, which the meta pages confirm.
+    const uintptr_t psize = page_size_;
+    const uintptr_t page = reinterpret_cast<uintptr_t>(key.mv_data) & ~(psize - 1);
+    uint64_t pgno = 0, meta0 = 1, meta1 = 0;
+    std::memcpy(&pgno, reinterpret_cast<const void*>(page), sizeof(pgno));
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    if (pgno >= 2 && pgno <= info.me_last_pgno && page / psize > pgno) {
+      const uintptr_t base = page - pgno * psize;
+      std::memcpy(&meta0, reinterpret_cast<const void*>(base), sizeof(meta0));
+      std::memcpy(&meta1, reinterpret_cast<const void*>(base + psize), sizeof(meta1));
+      if (meta0 == 0 && meta1 == 1) map_base_.store(base, std::memory_order_relaxed);
+    }
+  }
+  if (cursor != nullptr) mdb_cursor_close(cursor);
+  mdb_txn_abort(txn);
+}
+
+bool Env::Readable(const MDB_val& key, const MDB_val& data) const {
+  const uintptr_t base = map_base_.load(std::memory_order_relaxed);
+  if (base == 0) return true;
+  const size_t mapped = map_size_.load(std::memory_order_relaxed);
+  const auto a = reinterpret_cast<uintptr_t>(key.mv_data);
+  const auto b = reinterpret_cast<uintptr_t>(data.mv_data);
+  const bool in_map_a = a >= base && a - base < mapped;
+  const bool in_map_b = b >= base && b - base < mapped;
+  if (!in_map_a && !in_map_b) return true;
+  auto inside = [&](bool in_map, uintptr_t p, size_t n, uintptr_t end) {
+    return !in_map || (p < end && n <= end - p);
+  };
+  // The committed pages (no system call); past them, the file itself, which also holds the
+  // pages a big write transaction spilled before its commit.
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  uintptr_t end = base + static_cast<uintptr_t>(info.me_last_pgno + 1) * page_size_;
+  if (inside(in_map_a, a, key.mv_size, end) && inside(in_map_b, b, data.mv_size, end)) return true;
+  end = base + static_cast<uintptr_t>(std::max<int64_t>(FileSize(), 0));
+  return inside(in_map_a, a, key.mv_size, end) && inside(in_map_b, b, data.mv_size, end);
 }
 
 int64_t Env::UsedBytes(const std::vector<MDB_dbi>& dbis) {
@@ -168,6 +223,7 @@ Status Env::Compact(const std::function<Status()>& reopened) {
       status = Error(path_, "reopen after compaction", rc);
       return;
     }
+    LocateMap();
     Status again = reopened();
     if (status.ok()) status = again;
   });
@@ -216,6 +272,7 @@ Status Env::Grow() {
     MDB_envinfo info;
     mdb_env_info(env_, &info);
     map_size_.store(info.me_mapsize);
+    LocateMap();  // the map may have moved
   });
   return rc == 0 ? Status::OK() : Error(path_, "grow map", rc);
 }

@@ -89,6 +89,15 @@ class Env {
   // Grows the map to at least twice its size. The caller holds no transaction.
   Status Grow();
 
+  // Whether LMDB's key and data lie inside the file, so that reading them cannot fault. A
+  // damaged node size can point past the end of the file, which a read turns into SIGBUS;
+  // LMDB checks no node sizes. Bytes outside the map (pages of this process's write
+  // transaction) are not checked, nor anything while the map's address is unknown.
+  bool Readable(const MDB_val& key, const MDB_val& data) const;
+  // Finds where LMDB mapped the file (after open, growth and compaction); needs a non-empty
+  // main database. The caller holds no transaction and keeps the map from changing.
+  void LocateMap();
+
   // Bytes of the file in use by the given databases (plus LMDB's own pages).
   int64_t UsedBytes(const std::vector<MDB_dbi>& dbis);
   // Rewrites the file without free pages (a compacting copy swapped in) and reopens it;
@@ -110,6 +119,7 @@ class Env {
   bool readonly_ = false;
   unsigned page_size_ = 4096;
   std::atomic<size_t> map_size_{0};
+  std::atomic<uintptr_t> map_base_{0};  // 0: unknown
   Gate gate_;
   static constexpr int kPools = 8;
   struct alignas(64) Pool {

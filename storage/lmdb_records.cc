@@ -205,7 +205,7 @@ int RecordTable::Get(MDB_txn* txn, std::string_view key, int64_t* xt,
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
-  int rc = mdb_get(txn, dbi_, &k, &data);
+  int rc = Checked(mdb_get(txn, dbi_, &k, &data), k, data);
   if (rc != 0) return rc;
   if (!IsGroup(lmdb_key)) return DecodeDirect(lmdb_key, View(data), xt, value) ? 0 : kBadRecord;
   std::vector<Entry> entries;
@@ -227,7 +227,7 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
-  int rc = mdb_get(txn.get(), dbi_, &k, &data);
+  int rc = Checked(mdb_get(txn.get(), dbi_, &k, &data), k, data);
   if (rc != 0 && rc != MDB_NOTFOUND) {
     txn.Fail(rc);
     return false;
@@ -260,7 +260,7 @@ bool RecordTable::Remove(WriteTxn& txn, std::string_view key, int64_t* delta) co
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
-  int rc = mdb_get(txn.get(), dbi_, &k, &data);
+  int rc = Checked(mdb_get(txn.get(), dbi_, &k, &data), k, data);
   if (rc == MDB_NOTFOUND) return true;
   if (rc != 0) {
     txn.Fail(rc);
@@ -304,7 +304,14 @@ int RecordTable::Take(MDB_val key, MDB_val data, bool last, Record* out) const {
 }
 
 int RecordTable::Find(MDB_txn* txn, Where where, std::string_view key, Record* out) const {
-  CursorHandle cursor(txn, dbi_);
+  CursorHandle handle(txn, dbi_);
+  struct {
+    CursorHandle& handle;
+    const RecordTable& table;
+    int Get(MDB_val* k, MDB_val* d, MDB_cursor_op op) {
+      return table.Checked(handle.Get(k, d, op), *k, *d);
+    }
+  } cursor{handle, *this};
   MDB_val k{0, nullptr};
   MDB_val data{0, nullptr};
   int rc;

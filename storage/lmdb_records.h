@@ -58,10 +58,15 @@ class RecordTable {
   };
 
   RecordTable() = default;
-  RecordTable(MDB_dbi dbi, size_t prefix, bool descending)
-      : dbi_(dbi), prefix_(prefix), descending_(descending) {}
+  RecordTable(const Env* env, MDB_dbi dbi, size_t prefix, bool descending)
+      : env_(env), dbi_(dbi), prefix_(prefix), descending_(descending) {}
 
   MDB_dbi dbi() const { return dbi_; }
+  // `rc` of an LMDB read that gave `key` and `data`, or kBadRecord when they would lie past
+  // the end of the file (Env::Readable): check before touching their bytes.
+  int Checked(int rc, const MDB_val& key, const MDB_val& data) const {
+    return rc != 0 || env_ == nullptr || env_->Readable(key, data) ? rc : kBadRecord;
+  }
 
   // Point lookup: 0 (found), MDB_NOTFOUND, kBadRecord or an LMDB error.
   int Get(MDB_txn* txn, std::string_view key, int64_t* xt, std::string_view* value) const;
@@ -104,6 +109,7 @@ class RecordTable {
   // Turns the LMDB record under `cursor` into its first (or last) record.
   int Take(MDB_val key, MDB_val data, bool last, Record* out) const;
 
+  const Env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
   size_t prefix_ = 510;
   bool descending_ = false;
@@ -139,6 +145,7 @@ int RecordTable::ForEach(MDB_txn* txn, Fn fn) const {
   std::vector<Entry> entries;
   for (int rc = cursor.Get(&key, &data, MDB_FIRST); rc != MDB_NOTFOUND;
        rc = cursor.Get(&key, &data, MDB_NEXT)) {
+    rc = Checked(rc, key, data);
     if (rc != 0) return rc;
     std::string_view lmdb_key = View(key);
     Record record;

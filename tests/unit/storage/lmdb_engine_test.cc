@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -390,6 +391,125 @@ TEST_F(LmdbEngineTest, BadFilesFailCleanly) {
   path_ = dir_ + "/missing.kct";
   EXPECT_EQ(OpenDB("", true, &status), nullptr);
   EXPECT_EQ(status.code(), Code::kNoRepos) << status.message();
+}
+
+// Flips the first byte of every copy of `marker` in the file (LMDB's free pages may hold
+// older copies of its page); returns how many copies there were.
+static int FlipEvery(const std::string& path, const std::string& marker) {
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int copies = 0;
+  for (size_t pos = bytes.find(marker); pos != std::string::npos;
+       pos = bytes.find(marker, pos + 1)) {
+    bytes[pos] = static_cast<char>(bytes[pos] ^ 0x20);
+    ++copies;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return copies;
+}
+
+// Every visited record, for Iterate.
+class CollectVisitor : public RecordVisitor {
+ public:
+  Decision VisitFull(std::string_view key, std::string_view value, int64_t) override {
+    seen.emplace(key, value);
+    return Decision::Keep();
+  }
+  std::map<std::string, std::string> seen;
+};
+
+TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
+  const std::string group(600, 'g');  // long keys: one group record, an entry per key
+  std::map<std::string, std::string> written;
+  {
+    std::unique_ptr<DB> db = OpenDB();
+    for (int i = 0; i < 100; ++i) written["k" + std::to_string(i)] = "v" + std::to_string(i);
+    written["victim"] = "value MARKER-VALUE of the victim";
+    written["key MARKER-KEY"] = "its value";
+    written[group + "a"] = "entry MARKER-ENTRY";
+    written[group + "b"] = "the other entry";
+    for (const auto& [key, value] : written) ASSERT_TRUE(db->Set(key, value).ok());
+  }
+  ASSERT_GE(FlipEvery(path_, "MARKER-VALUE"), 1);
+  ASSERT_GE(FlipEvery(path_, "MARKER-KEY"), 1);
+  ASSERT_GE(FlipEvery(path_, "MARKER-ENTRY"), 1);
+
+  std::unique_ptr<DB> db = OpenDB();
+  std::string value;
+  int64_t xt;
+  Status status = db->Get("victim", &value, &xt);
+  EXPECT_EQ(status.code(), Code::kBroken) << status.ToString() << " " << value;
+  EXPECT_NE(status.message().find("checksum"), std::string::npos) << status.message();
+  EXPECT_FALSE(db->Get("key MARKER-KEY", &value, &xt).ok());  // its LMDB key changed
+  status = db->Get(group + "a", &value, &xt);
+  EXPECT_EQ(status.code(), Code::kBroken) << status.ToString() << " " << value;
+  // Each record (group entry) has its own checksum: the others read fine.
+  ASSERT_TRUE(db->Get(group + "b", &value, &xt).ok());
+  EXPECT_EQ(value, "the other entry");
+  ASSERT_TRUE(db->Get("k42", &value, &xt).ok());
+  EXPECT_EQ(value, "v42");
+  std::vector<std::pair<std::string, std::string>> bulk;
+  EXPECT_EQ(db->GetBulk({"k1", "victim"}, false, &bulk).code(), Code::kBroken);
+
+  // Cursors: every record they give back is one that was written, and the scan stops
+  // with BROKEN at a damaged one.
+  for (bool backward : {false, true}) {
+    std::unique_ptr<Cursor> cursor = db->NewCursor();
+    status = backward ? cursor->JumpBack() : cursor->Jump();
+    std::string key;
+    int records = 0;
+    while (status.ok()) {
+      status = cursor->Get(&key, &value, &xt, false);
+      if (!status.ok()) break;
+      ++records;
+      auto it = written.find(key);
+      ASSERT_TRUE(it != written.end()) << "unknown key " << key;
+      EXPECT_EQ(it->second, value) << key;
+      status = backward ? cursor->StepBack() : cursor->Step();
+    }
+    EXPECT_EQ(status.code(), Code::kBroken) << status.ToString() << " after " << records;
+  }
+  CollectVisitor visitor;
+  EXPECT_EQ(db->Iterate(visitor, false).code(), Code::kBroken);
+  for (const auto& [key, seen] : visitor.seen) EXPECT_EQ(written[key], seen) << key;
+  SetVisitor setter("x");
+  EXPECT_EQ(db->Iterate(setter, true).code(), Code::kBroken);
+
+  // Writes visit the old record too, so they fail as well rather than show it; a damaged
+  // group is never rewritten (which would give its damage a fresh checksum).
+  EXPECT_EQ(db->Set("victim", "new").code(), Code::kBroken);
+  EXPECT_EQ(db->Set(group + "b", "new").code(), Code::kBroken);
+  EXPECT_EQ(db->Remove(group + "a").code(), Code::kBroken);
+  ASSERT_TRUE(db->Set("k42", "still writable").ok());
+  ASSERT_TRUE(db->Get("k42", &value, &xt).ok());
+  EXPECT_EQ(value, "still writable");
+}
+
+TEST_F(LmdbEngineTest, FilesOfTheFormatWithoutChecksumsAreRefused) {
+  { ASSERT_TRUE(OpenDB()->Set("k", "v").ok()); }
+  {  // what a build before record checksums wrote
+    MDB_env* env = nullptr;
+    ASSERT_EQ(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    ASSERT_EQ(mdb_env_open(env, path_.c_str(), MDB_NOSUBDIR, 0644), 0);
+    MDB_txn* txn = nullptr;
+    MDB_dbi meta;
+    ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+    ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    std::string name = "format", old = "ryoan-kct 1";
+    MDB_val k{name.size(), name.data()}, d{old.size(), old.data()};
+    ASSERT_EQ(mdb_put(txn, meta, &k, &d, 0), 0);
+    ASSERT_EQ(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+  }
+  Status status;
+  EXPECT_EQ(OpenDB("", false, &status), nullptr);
+  EXPECT_EQ(status.code(), Code::kInvalid);
+  EXPECT_NE(status.message().find("ryoan-kct 1"), std::string::npos) << status.message();
 }
 
 TEST_F(LmdbEngineTest, SecondOpenInOneProcessIsRefused) {
