@@ -188,20 +188,7 @@ for w in "${WORKLOADS[@]}"; do
     grep -v '^preload' "$WORK/run.log" >&2 || true
   done
 done
-WORKLOADS_log "Lua procedure call: binary play_script of echo vs binary get"
-LUA_PORT=$(free_port)
-LUA_CMD=("$KTSERVER" -host 127.0.0.1 -port "$LUA_PORT" -le -scr "$ROOT/tests/scripts/procedures.lua" :)
-start_server ktserver-lua "${LUA_CMD[@]}"
-lua_get=$("$KTBENCH" --port "$LUA_PORT" --protocol binary --connections 16 --mix 1 --preload \
-  --duration "$DURATION" --label lua-get 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))' || echo 0)
-lua_echo=$("$KTBENCH" --port "$LUA_PORT" --protocol script --connections 16 --mix 1 --verify \
-  --duration "$DURATION" --label lua-echo 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))' || echo 0)
-kill "$SERVER_PID" 2>/dev/null || true
-wait "$SERVER_PID" 2>/dev/null || true
-lua_ratio=$(python3 -c "print(f'{$lua_echo / max($lua_get, 1):.2f}')")
-log "lua: get $lua_get ops/s, echo $lua_echo ops/s, ratio $lua_ratio"
-
-ELAPSED=$(($(date +%s) - START))
+WORKLOADS_ELAPSED=$(($(date +%s) - START))
 
 # --- profiles of the workloads whose target was missed ---------------------------------------
 PROFILER=${BENCH_PROFILER:-}
@@ -301,6 +288,19 @@ fi
 cat "$WORK/idle.log" >&2
 kill "$SERVER_PID" 2>/dev/null || true
 wait "$SERVER_PID" 2>/dev/null || true
+
+log "Lua procedure call: binary play_script of echo vs binary get"
+LUA_PORT=$(free_port)
+LUA_CMD=("$KTSERVER" -host 127.0.0.1 -port "$LUA_PORT" -le -scr "$ROOT/tests/scripts/procedures.lua" :)
+start_server ktserver-lua "${LUA_CMD[@]}"
+lua_get=$("$KTBENCH" --port "$LUA_PORT" --protocol binary --connections 16 --mix 1 --preload \
+  --duration "$DURATION" --label lua-get 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))' || echo 0)
+lua_echo=$("$KTBENCH" --port "$LUA_PORT" --protocol script --connections 16 --mix 1 --verify \
+  --duration "$DURATION" --label lua-echo 2>/dev/null | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["ops_per_sec"]))' || echo 0)
+kill "$SERVER_PID" 2>/dev/null || true
+wait "$SERVER_PID" 2>/dev/null || true
+lua_ratio=$(python3 -c "print(f'{$lua_echo / max($lua_get, 1):.2f}')")
+log "lua: get $lua_get ops/s, echo $lua_echo ops/s, ratio $lua_ratio"
 
 ELAPSED=$(($(date +%s) - START))
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
