@@ -138,10 +138,31 @@ struct LogState {
 };
 
 // The mask is read on every Log()/LogEnabled() call, so it lives apart from the state and
-// is checked without any lock. The state itself is swapped atomically so that Open/Close
-// may race with logging threads.
+// is checked without any lock. The state is copied out under a mutex so that Open/Close
+// may race with logging threads (a plain mutex: libstdc++ 12's atomic<shared_ptr> trips
+// UBSan's vptr check under load). Both are leaked on purpose: threads that still log
+// while the process exits must not find them destroyed.
 std::atomic<unsigned> g_mask{0};
-std::atomic<std::shared_ptr<LogState>> g_state;
+std::mutex& StateMutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+std::shared_ptr<LogState>& StateSlot() {
+  static auto* state = new std::shared_ptr<LogState>;
+  return *state;
+}
+std::shared_ptr<LogState> LoadState() {
+  std::lock_guard<std::mutex> lock(StateMutex());
+  return StateSlot();
+}
+void StoreState(std::shared_ptr<LogState> state) {
+  std::shared_ptr<LogState> old;
+  {
+    std::lock_guard<std::mutex> lock(StateMutex());
+    old = std::move(StateSlot());
+    StateSlot() = std::move(state);
+  }
+}
 
 }  // namespace
 
@@ -156,7 +177,7 @@ bool OpenLog(const std::string& path, unsigned kinds) {
     state->logger = std::make_shared<spdlog::logger>("ryoan", state->sink);
     state->logger->set_level(spdlog::level::trace);
     state->logger->flush_on(spdlog::level::trace);
-    g_state.store(std::move(state));
+    StoreState(std::move(state));
     g_mask.store(kinds & kLogAll, std::memory_order_relaxed);
     return true;
   } catch (...) {
@@ -165,7 +186,7 @@ bool OpenLog(const std::string& path, unsigned kinds) {
 }
 
 bool ReopenLog() {
-  std::shared_ptr<LogState> state = g_state.load();
+  std::shared_ptr<LogState> state = LoadState();
   if (state == nullptr) return false;
   return state->sink->Reopen();
 }
@@ -173,7 +194,7 @@ bool ReopenLog() {
 void CloseLog() {
   g_mask.store(0, std::memory_order_relaxed);
   // The file closes when the last thread still holding the state lets go of it.
-  g_state.store(nullptr);
+  StoreState(nullptr);
 }
 
 bool LogEnabled(LogKind kind) { return (g_mask.load(std::memory_order_relaxed) & kind) != 0; }
@@ -181,7 +202,7 @@ bool LogEnabled(LogKind kind) { return (g_mask.load(std::memory_order_relaxed) &
 void Log(LogKind kind, std::string_view message) {
   if (!LogEnabled(kind)) return;
   try {
-    std::shared_ptr<LogState> state = g_state.load();
+    std::shared_ptr<LogState> state = LoadState();
     if (state == nullptr) return;
     state->logger->log(LevelOf(kind), spdlog::string_view_t(message.data(), message.size()));
   } catch (...) {

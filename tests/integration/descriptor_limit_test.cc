@@ -21,6 +21,12 @@ int CountOccurrences(const std::string& text, const std::string& needle) {
 }
 
 TEST(DescriptorLimit, ServerKeepsServingLogsOnceAndAcceptsAgainWhenDescriptorsFree) {
+#ifdef RYOAN_SANITIZED
+  // UBSan's vptr check probes memory through a pipe, which needs two free descriptors: in a
+  // server that has run out of them on purpose it reports every virtual call as invalid.
+  // The release build runs this test.
+  GTEST_SKIP() << "needs free descriptors in a sanitized server; runs in the release build";
+#endif
   ServerProcess server({":"});
   server.set_file_limit(64);
   std::string error;
