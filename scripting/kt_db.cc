@@ -234,14 +234,9 @@ int DbRemove(lua_State* L) {
   return PushResult(L, h, db->Remove(key));
 }
 
-int DbGet(lua_State* L) {
-  if (lua_gettop(L) != 2) InvalidArguments(L, "get");
-  DB_METHOD("get");
-  std::string key = CheckString(L, 2, "get");
-  if (db == nullptr) return PushNil(L);
-  std::string value;
-  int64_t xt = 0;
-  storage::Status s = db->Get(key, &value, &xt);
+// The (value, xt) results of get and seize, or nil with the error recorded.
+int PushRecord(lua_State* L, DbHandle* h, const storage::Status& s, const std::string& value,
+               int64_t xt) {
   if (!s.ok()) {
     SetError(h, s);
     lua_pushnil(L);
@@ -250,6 +245,17 @@ int DbGet(lua_State* L) {
   lua_pushlstring(L, value.data(), value.size());
   lua_pushnumber(L, static_cast<double>(xt));
   return 2;
+}
+
+int DbGet(lua_State* L) {
+  if (lua_gettop(L) != 2) InvalidArguments(L, "get");
+  DB_METHOD("get");
+  std::string key = CheckString(L, 2, "get");
+  if (db == nullptr) return PushNil(L);
+  std::string value;
+  int64_t xt = 0;
+  storage::Status s = db->Get(key, &value, &xt);
+  return PushRecord(L, h, s, value, xt);
 }
 
 int DbCheck(lua_State* L) {
@@ -273,14 +279,7 @@ int DbSeize(lua_State* L) {
   std::string value;
   int64_t xt = 0;
   storage::Status s = db->Seize(key, &value, &xt);
-  if (!s.ok()) {
-    SetError(h, s);
-    lua_pushnil(L);
-    return 1;
-  }
-  lua_pushlstring(L, value.data(), value.size());
-  lua_pushnumber(L, static_cast<double>(xt));
-  return 2;
+  return PushRecord(L, h, s, value, xt);
 }
 
 int DbSetBulk(lua_State* L) {

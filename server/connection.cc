@@ -4,6 +4,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <functional>
 
 #include "common/codec.h"
 #include "common/numbers.h"
@@ -165,19 +166,14 @@ bool Connection::HandleBinary(std::string_view data) {
       service_.script() != nullptr) {
     // A script may run for long: it goes to a worker while this connection waits. `data`
     // stays valid meanwhile, because nothing is read or consumed while waiting.
-    waiting_ = true;
-    DisarmTimer();
-    asio::post(workers_, [self = shared_from_this(), data, consumed]() {
-      auto out = std::make_shared<std::string>();
-      bool healthy = HandleBinaryRequest(self->service_, self->binary_request_, data, out.get());
-      asio::post(self->socket_.get_executor(), [self, out, healthy, consumed]() {
-        self->waiting_ = false;
-        if (self->closed_) return;
-        self->output_.append(*out);
-        self->FinishBinary(healthy, consumed);
-        self->Process();
-      });
-    });
+    auto out = std::make_shared<std::string>();
+    auto healthy = std::make_shared<bool>(false);
+    Offload([this, out, healthy,
+             data] { *healthy = HandleBinaryRequest(service_, binary_request_, data, out.get()); },
+            [this, out, healthy, consumed] {
+              output_.append(*out);
+              FinishBinary(*healthy, consumed);
+            });
     return false;
   }
   bool healthy = false;
@@ -280,15 +276,26 @@ void Connection::Execute(const std::string& name) {
     FinishRpc(name, status, output);
     return;
   }
+  auto output = std::make_shared<RecordMap>();
+  auto status = std::make_shared<int>(0);
+  Offload([this, name, output,
+           status] { *status = RunRpc(service_, session_, name, rpc_input_, output.get()); },
+          [this, name, output, status] { FinishRpc(name, *status, *output); });
+}
+
+// Runs `work` on a worker thread while this connection waits (nothing is read, parsed or
+// consumed meanwhile), then `finish` on the connection's own thread, and goes on with the
+// requests queued behind it. Both run while the connection is kept alive.
+void Connection::Offload(std::function<void()> work, std::function<void()> finish) {
   waiting_ = true;
   DisarmTimer();
-  asio::post(workers_, [self = shared_from_this(), name]() {
-    auto output = std::make_shared<RecordMap>();
-    int status = RunRpc(self->service_, self->session_, name, self->rpc_input_, output.get());
-    asio::post(self->socket_.get_executor(), [self, name, status, output]() {
+  asio::post(workers_, [self = shared_from_this(), work = std::move(work),
+                        finish = std::move(finish)]() mutable {
+    work();
+    asio::post(self->socket_.get_executor(), [self, finish = std::move(finish)]() {
       self->waiting_ = false;
       if (self->closed_) return;
-      self->FinishRpc(name, status, *output);
+      finish();
       self->Process();
     });
   });

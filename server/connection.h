@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void HandleRequest();
   void HandleRpc(const std::string& name);
   void Execute(const std::string& name);
+  void Offload(std::function<void()> work, std::function<void()> finish);
   void FinishRpc(const std::string& name, int status, RecordMap& output);
   void AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
                    std::string_view body);
