@@ -1,17 +1,19 @@
 // The module's utility functions (spec/lua.md 4.1-4.3): log, time, sleep, number parsing,
 // hashing, levdist, bit, and the string functions.
 #include <regex.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/codec.h"
+#include "common/compression.h"
+#include "common/murmur_hash.h"
 #include "common/numbers.h"
 #include "scripting/lua_binding.h"
 
@@ -116,29 +118,7 @@ constexpr uint64_t kMask48 = (uint64_t{1} << 48) - 1;
 int KtHashMurmur(lua_State* L) {
   if (lua_gettop(L) != 1) InvalidArguments(L, "hash_murmur");
   std::string_view s = Bytes(L, 1);
-  const uint64_t mul = 0xc6a4a7935bd1e995ULL;
-  const int rtt = 47;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  size_t size = s.size();
-  uint64_t hash = 19780211ULL ^ (size * mul);
-  while (size >= 8) {
-    uint64_t k = 0;
-    for (int i = 7; i >= 0; i--) k = (k << 8) | p[i];
-    k *= mul;
-    k ^= k >> rtt;
-    k *= mul;
-    hash *= mul;  // Kyoto's variant multiplies before mixing the block in
-    hash ^= k;
-    p += 8;
-    size -= 8;
-  }
-  if (size > 0) {
-    for (size_t i = size; i-- > 0;) hash ^= uint64_t{p[i]} << (8 * i);
-    hash *= mul;
-  }
-  hash ^= hash >> rtt;
-  hash *= mul;
-  hash ^= hash >> rtt;
+  uint64_t hash = MurmurHash64(s);
   lua_pushnumber(L, static_cast<double>(hash & kMask48));
   return 1;
 }
@@ -359,43 +339,6 @@ int KtRegex(lua_State* L) {
   return 1;
 }
 
-// windowBits: -15 raw deflate, 15 zlib wrapper, 31 gzip.
-bool Deflate(std::string_view in, int window_bits, std::string* out) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
-    return false;
-  }
-  out->resize(deflateBound(&z, in.size()) + 32);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out->data());
-  z.avail_out = static_cast<uInt>(out->size());
-  int rv = deflate(&z, Z_FINISH);
-  out->resize(z.total_out);
-  deflateEnd(&z);
-  return rv == Z_STREAM_END;
-}
-
-bool Inflate(std::string_view in, int window_bits, std::string* out) {
-  z_stream z{};
-  if (inflateInit2(&z, window_bits) != Z_OK) return false;
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  char buf[16384];
-  int rv = Z_OK;
-  while (rv == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof(buf);
-    rv = inflate(&z, Z_NO_FLUSH);
-    if (rv != Z_OK && rv != Z_STREAM_END) break;
-    out->append(buf, sizeof(buf) - z.avail_out);
-    if (rv == Z_OK && z.avail_in == 0 && z.avail_out != 0) break;  // truncated input
-  }
-  inflateEnd(&z);
-  return rv == Z_STREAM_END;
-}
-
 std::string HexEncode(std::string_view in) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -444,7 +387,7 @@ int KtCodec(lua_State* L) {
     out = decode ? HexDecode(text) : HexEncode(in);
   } else if (mode == "zlib" || mode == "deflate" || mode == "gzip") {
     int bits = mode == "zlib" ? -15 : mode == "deflate" ? 15 : 31;
-    ok = decode ? Inflate(in, bits, &out) : Deflate(in, bits, &out);
+    ok = decode ? Inflate(in, bits, SIZE_MAX, &out) : Deflate(in, bits, &out);
   } else {
     ok = false;
   }

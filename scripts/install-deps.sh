@@ -2,7 +2,9 @@
 # Installs the Debian packages Ryoan builds and tests with, only those that are missing.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libspdlog-dev libfmt-dev
-          libgtest-dev libgmock-dev libre2-dev liblmdb-dev libluajit-5.1-dev zlib1g-dev curl)
+          libgtest-dev libgmock-dev libre2-dev liblmdb-dev libluajit-5.1-dev zlib1g-dev curl
+          # -bgsc snapshot compression: lzo/oz and lzma/xz (zlib is above).
+          liblzo2-dev liblzma-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -35,11 +35,6 @@ void LogUnsupported(const ServerOptions& o) {
   if (!o.rts_path.empty()) note("-rts (replication time stamp file)");
   if (!o.plugin_server.empty()) note("-plsv (plug-in server)");
   if (!o.plugin_db.empty()) note("-pldb (plug-in database)");
-  const std::string& c = o.bgs_compressor;
-  if (!o.bgs_dir.empty() &&
-      (c == "zlib" || c == "gz" || c == "lzo" || c == "oz" || c == "lzma" || c == "xz")) {
-    note("-bgsc (snapshot compression; snapshots are written uncompressed)");
-  }
 }
 
 sigset_t HandledSignals() {

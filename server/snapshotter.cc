@@ -10,6 +10,14 @@
 #include "storage/snapshot.h"
 
 namespace ryoan::server {
+namespace {
+
+// -bgsc; unknown names mean no compression (spec/ktserver-cli.md).
+ryoan::Compression Compression(const Service& service) {
+  return CompressionByName(service.options().bgs_compressor);
+}
+
+}  // namespace
 
 std::string SnapshotPath(const std::string& dir, size_t index) {
   char name[32];
@@ -44,7 +52,7 @@ bool LoadSnapshots(Service& service, const std::string& dir) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || !SnapshotCovers(*db)) continue;
     storage::SnapshotInfo info;
-    storage::Status s = storage::ReadSnapshot(db, path, &info);
+    storage::Status s = storage::ReadSnapshot(db, path, &info, Compression(service));
     if (!s.ok()) {
       Log(kLogError, "could not apply a snapshot: " + std::string(storage::CodeName(s.code())) +
                          ": " + s.message());
@@ -67,7 +75,8 @@ bool SnapshotDatabases(Service& service, const std::string& dir) {
   for (size_t i = 0; i < service.db_count(); i++) {
     storage::DB* db = service.db(i);
     if (!SnapshotCovers(*db)) continue;
-    storage::Status s = storage::WriteSnapshot(db, SnapshotPath(dir, i));
+    storage::Status s =
+        storage::WriteSnapshot(db, SnapshotPath(dir, i), 0, nullptr, Compression(service));
     if (!s.ok()) {
       Log(kLogError, "snapshotting failed: " + db->spec().argument + ": " +
                          std::string(storage::CodeName(s.code())) + ": " + s.message());

@@ -1,6 +1,8 @@
 // The durability chores of ktserver (spec/ktserver-cli.md 4 and 5): background snapshots of
 // the memory databases (-bgs, -bgsi) and periodic synchronization (-asi, -ash).
 //
+// -bgsc picks the snapshot codec (storage/snapshot.h); loading tells it from each file.
+//
 // Snapshots cover memory databases only: file databases (.kch, .kct) are durable on their
 // own, and loading a snapshot into one would rewrite every record at each start.
 #pragma once

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
 
+#include "common/murmur_hash.h"
 #include "storage/db.h"
 #include "storage/engine.h"
 
@@ -19,7 +21,9 @@ constexpr char kMagic[6] = {'K', 'T', 'S', 'S', '\n', '\0'};
 constexpr size_t kHeaderSize = 6 + 4 + 8 + 8 + 8;
 constexpr unsigned char kRecordMagic = 0xCC;
 constexpr size_t kXtWidth = 5;
-constexpr size_t kFlushAt = size_t{1} << 20;
+constexpr size_t kFlushAt = size_t{1} << 20;  // also the chunk size when compressed
+// A chunk longer than this, packed or unpacked, is damage: memory stays bounded.
+constexpr size_t kMaxChunk = size_t{1} << 30;
 
 Status Errno(const std::string& path, const char* what) {
   return Status::System(path + ": " + what + ": " + std::strerror(errno));
@@ -61,24 +65,29 @@ Status WriteAll(int fd, const std::string& data, const std::string& path) {
 
 std::string EncodeHeader(const SnapshotInfo& info) {
   std::string header(kMagic, sizeof(kMagic));
-  PutFixed(&header, 0, 4);  // checksum: uncompressed
+  PutFixed(&header, SnapshotChecksum(info.compression), 4);
   PutFixed(&header, info.timestamp, 8);
   PutFixed(&header, static_cast<uint64_t>(info.count), 8);
   PutFixed(&header, static_cast<uint64_t>(info.size), 8);
   return header;
 }
 
-// Buffered sequential reader of a snapshot file.
+// Sequential reader of a snapshot's record stream: the bytes after the header, or with a
+// compressor the concatenated contents of the chunks.
 class Reader {
  public:
   Reader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  // Reads exactly n bytes into out; *eof when the file ended before the first byte.
+  void set_compression(Compression compression) { compression_ = compression; }
+  // The header, read past any buffer: the stream after it may be compressed.
+  Status ReadHeader(std::string* out) { return ReadFile(kHeaderSize, out); }
+
+  // Reads exactly n bytes into out; *eof when the stream ended before the first byte.
   Status Read(size_t n, std::string* out, bool* eof) {
     out->clear();
     *eof = false;
     while (out->size() < n) {
       if (pos_ == buf_.size()) {
-        Status s = Fill();
+        Status s = compression_ == Compression::kNone ? Fill() : NextChunk();
         if (!s.ok()) return s;
         if (buf_.empty()) {
           if (out->empty()) *eof = true;
@@ -110,24 +119,59 @@ class Reader {
   }
 
  private:
-  Status Fill() {
-    buf_.resize(kFlushAt);
-    pos_ = 0;
-    while (true) {
-      ssize_t n = ::read(fd_, buf_.data(), buf_.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        buf_.clear();
+  // Reads up to n bytes of the file into *out (fewer only at its end).
+  Status ReadFile(size_t n, std::string* out) {
+    out->resize(n);
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = ::read(fd_, out->data() + got, n - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) {
+        out->clear();
         return Errno(path_, "read failed");
       }
-      buf_.resize(static_cast<size_t>(n));
-      return Status::OK();
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
     }
+    out->resize(got);
+    file_offset_ += got;
+    return Status::OK();
+  }
+  Status Fill() {
+    pos_ = 0;
+    return ReadFile(kFlushAt, &buf_);
+  }
+  // Decompresses the next chunk into buf_ (left empty at the end of the file).
+  Status NextChunk() {
+    pos_ = 0;
+    buf_.clear();
+    const uint64_t at = file_offset_;
+    std::string length;
+    Status s = ReadFile(4, &length);
+    if (!s.ok() || length.empty()) return s;
+    if (length.size() < 4) return Truncated();
+    uint64_t size = GetFixed(length.data(), 4);
+    if (size > kMaxChunk) return Damaged(at, "impossible chunk length");
+    s = ReadFile(size, &packed_);
+    if (!s.ok()) return s;
+    if (packed_.size() < size) return Truncated();
+    if (!Decompress(compression_, packed_, kMaxChunk, &buf_)) {
+      return Damaged(
+          at, std::string("the chunk does not decompress with ") + CompressionName(compression_));
+    }
+    return Status::OK();
+  }
+  Status Damaged(uint64_t offset, const std::string& why) const {
+    return Status(Code::kBroken, path_ + ": damaged compressed chunk at offset " +
+                                     std::to_string(offset) + ": " + why);
   }
 
   int fd_;
   std::string path_;
+  Compression compression_ = Compression::kNone;
+  uint64_t file_offset_ = 0;
   std::string buf_;
+  std::string packed_;
   size_t pos_ = 0;
 };
 
@@ -139,20 +183,24 @@ struct Fd {
 };
 
 // One pass over the records; with `db` null it only validates.
-Status ScanRecords(const std::string& path, DB* db, bool persistent, SnapshotInfo* info) {
+Status ScanRecords(const std::string& path, DB* db, bool persistent, Compression expected,
+                   SnapshotInfo* info) {
   Fd file;
   file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (file.fd < 0) return Errno(path, "could not open the snapshot file");
   Reader reader(file.fd, path);
   std::string header;
-  bool eof;
-  Status s = reader.Read(kHeaderSize, &header, &eof);
-  if (!s.ok() || eof) return Status(Code::kBroken, path + ": invalid snapshot header");
-  s = ParseSnapshotHeader(header, info);
+  Status s = reader.ReadHeader(&header);
+  if (!s.ok() || header.size() < kHeaderSize) {
+    return Status(Code::kBroken, path + ": invalid snapshot header");
+  }
+  s = ParseSnapshotHeader(header, info, expected);
   if (!s.ok()) return Status(Code::kBroken, path + ": " + s.message());
+  reader.set_compression(info->compression);
   int64_t count = 0;
   int64_t now = db != nullptr ? db->Now() : 0;
   std::string marker, key, value;
+  bool eof = false;
   while (true) {
     s = reader.Read(1, &marker, &eof);
     if (!s.ok()) return s;
@@ -196,12 +244,42 @@ Status ScanRecords(const std::string& path, DB* db, bool persistent, SnapshotInf
 
 }  // namespace
 
-Status ParseSnapshotHeader(const std::string& data, SnapshotInfo* info) {
+uint32_t SnapshotChecksum(Compression compression) {
+  static constexpr Compression kCodecs[] = {Compression::kZlib, Compression::kLzo,
+                                            Compression::kLzma};
+  // Computed once: lzma's encoder is costly to set up.
+  static const std::array<uint32_t, 3> checksums = [] {
+    std::array<uint32_t, 3> sums{};
+    for (size_t i = 0; i < sums.size(); i++) {
+      std::string packed;
+      if (Compress(kCodecs[i], std::string_view(kMagic, sizeof(kMagic)), &packed)) {
+        sums[i] = static_cast<uint32_t>(MurmurHash64(packed));
+      }
+    }
+    return sums;
+  }();
+  for (size_t i = 0; i < checksums.size(); i++) {
+    if (kCodecs[i] == compression) return checksums[i];
+  }
+  return 0;
+}
+
+Status ParseSnapshotHeader(const std::string& data, SnapshotInfo* info, Compression expected) {
   if (data.size() < kHeaderSize || std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0) {
     return Status(Code::kBroken, "not a snapshot file (bad magic)");
   }
-  if (GetFixed(data.data() + 6, 4) != 0) {
-    return Status(Code::kBroken, "compressed snapshot files are not supported");
+  const uint32_t checksum = static_cast<uint32_t>(GetFixed(data.data() + 6, 4));
+  info->compression = Compression::kNone;
+  if (checksum != 0) {
+    info->compression = expected;
+    for (Compression c : {Compression::kZlib, Compression::kLzo, Compression::kLzma}) {
+      if (SnapshotChecksum(c) == checksum) info->compression = c;
+    }
+    if (info->compression == Compression::kNone) {
+      return Status(Code::kBroken, "unknown compression of the snapshot file (checksum " +
+                                       std::to_string(checksum) +
+                                       " matches none of zlib, lzo, lzma)");
+    }
   }
   info->timestamp = GetFixed(data.data() + 10, 8);
   info->count = static_cast<int64_t>(GetFixed(data.data() + 18, 8));
@@ -210,8 +288,10 @@ Status ParseSnapshotHeader(const std::string& data, SnapshotInfo* info) {
   return Status::OK();
 }
 
-Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, SnapshotInfo* info) {
+Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, SnapshotInfo* info,
+                     Compression compression) {
   SnapshotInfo written;
+  written.compression = compression;
   if (timestamp == 0) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
@@ -232,9 +312,23 @@ Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, Snapsh
     return s;
   };
   // The header is rewritten with the real count at the end.
-  std::string buf = EncodeHeader(written);
+  Status s = WriteAll(file.fd, EncodeHeader(written), tmp);
+  if (!s.ok()) return fail(s);
+  std::string buf;
+  std::string packed;
+  // Writes the buffered records: as they are, or as one compressed chunk.
+  auto flush = [&]() {
+    if (compression == Compression::kNone || buf.empty()) return WriteAll(file.fd, buf, tmp);
+    if (!Compress(compression, buf, &packed) || packed.size() > kMaxChunk) {
+      return Status::System(tmp + ": " + CompressionName(compression) + " compression failed");
+    }
+    std::string length;
+    PutFixed(&length, packed.size(), 4);
+    Status w = WriteAll(file.fd, length, tmp);
+    return w.ok() ? WriteAll(file.fd, packed, tmp) : w;
+  };
   std::unique_ptr<Cursor> cursor = db->NewCursor();
-  Status s = cursor->Jump();
+  s = cursor->Jump();
   std::string key, value;
   int64_t xt = kXtMax;
   while (s.ok()) {
@@ -248,13 +342,13 @@ Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, Snapsh
     buf += value;
     written.count++;
     if (buf.size() >= kFlushAt) {
-      Status w = WriteAll(file.fd, buf, tmp);
+      Status w = flush();
       if (!w.ok()) return fail(w);
       buf.clear();
     }
   }
   if (s.code() != Code::kNoRec) return fail(s);
-  s = WriteAll(file.fd, buf, tmp);
+  s = flush();
   if (!s.ok()) return fail(s);
   std::string header = EncodeHeader(written);
   if (::pwrite(file.fd, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size())) {
@@ -283,12 +377,12 @@ Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, Snapsh
   return Status::OK();
 }
 
-Status ReadSnapshot(DB* db, const std::string& path, SnapshotInfo* info) {
+Status ReadSnapshot(DB* db, const std::string& path, SnapshotInfo* info, Compression expected) {
   SnapshotInfo header;
   const bool persistent = db->spec().persistent;
   // Validate everything first, so a damaged file changes nothing.
-  Status s = ScanRecords(path, nullptr, persistent, &header);
-  if (s.ok()) s = ScanRecords(path, db, persistent, &header);
+  Status s = ScanRecords(path, nullptr, persistent, expected, &header);
+  if (s.ok()) s = ScanRecords(path, db, persistent, expected, &header);
   if (s.ok() && info != nullptr) *info = header;
   return s;
 }

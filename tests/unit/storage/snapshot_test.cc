@@ -9,7 +9,10 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "common/compression.h"
+#include "common/murmur_hash.h"
 #include "storage/database_spec.h"
 #include "storage/db.h"
 
@@ -135,7 +138,7 @@ TEST_F(SnapshotTest, DamagedFilesAreRefusedUntouched) {
        {Case{good.substr(0, good.size() - 3), "truncated"},
         Case{good.substr(0, good.size() - 14), "truncated"},
         Case{good.substr(0, 20), "invalid snapshot header"}, Case{bad_magic, "bad magic"},
-        Case{compressed, "compressed"}, Case{bad_record, "invalid snapshot record"}}) {
+        Case{compressed, "unknown compression"}, Case{bad_record, "invalid snapshot record"}}) {
     WriteFile(c.data);
     std::unique_ptr<DB> target = Open(":");
     Status s = ReadSnapshot(target.get(), path_);
@@ -146,6 +149,170 @@ TEST_F(SnapshotTest, DamagedFilesAreRefusedUntouched) {
   std::unique_ptr<DB> target = Open(":");
   EXPECT_EQ(ReadSnapshot(target.get(), dir_ + "/missing.ktss").code(), Code::kSystem);
   EXPECT_EQ(WriteSnapshot(db.get(), dir_ + "/no/such/dir.ktss").code(), Code::kSystem);
+}
+
+constexpr Compression kCodecs[] = {Compression::kZlib, Compression::kLzo, Compression::kLzma};
+
+uint32_t GetU32(const std::string& data, size_t at) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; i++) v = v << 8 | static_cast<unsigned char>(data[at + i]);
+  return v;
+}
+
+// Offsets of the chunks of a compressed snapshot: each "u32 BE length || chunk" must end
+// exactly where the next begins, and the last at the end of the file.
+std::vector<size_t> ChunkOffsets(const std::string& data) {
+  std::vector<size_t> offsets;
+  size_t at = 34;
+  while (at + 4 <= data.size()) {
+    offsets.push_back(at);
+    at += 4 + GetU32(data, at);
+  }
+  EXPECT_EQ(at, data.size());
+  return offsets;
+}
+
+// A database of ~3 MiB of records, so that the stream needs several 1 MiB chunks.
+void Fill(DB* db) {
+  for (int i = 0; i < 3000; i++) {
+    std::string value = "value-" + std::to_string(i) + "-";
+    value.resize(1000, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(db->Set("key" + std::to_string(i), value, i % 2 ? 5000 : kNoXt).ok());
+  }
+}
+
+TEST_F(SnapshotTest, HeaderChecksumIsMurmurOfTheCompressedMagic) {
+  EXPECT_EQ(SnapshotChecksum(Compression::kNone), 0u);
+  const std::string magic("KTSS\n\0", 6);
+  std::vector<uint32_t> seen;
+  for (Compression c : kCodecs) {
+    std::string packed;
+    ASSERT_TRUE(Compress(c, magic, &packed));
+    EXPECT_EQ(SnapshotChecksum(c), static_cast<uint32_t>(MurmurHash64(packed)));
+    EXPECT_NE(SnapshotChecksum(c), 0u);
+    for (uint32_t other : seen) EXPECT_NE(SnapshotChecksum(c), other);  // tells codecs apart
+    seen.push_back(SnapshotChecksum(c));
+  }
+}
+
+TEST_F(SnapshotTest, CompressedRoundTripEachCodec) {
+  std::unique_ptr<DB> db = Open(":");
+  Fill(db.get());
+  ASSERT_TRUE(WriteSnapshot(db.get(), path_, 42).ok());
+  const size_t plain_size = ReadFile().size();
+  for (Compression c : kCodecs) {
+    SCOPED_TRACE(CompressionName(c));
+    SnapshotInfo written;
+    ASSERT_TRUE(WriteSnapshot(db.get(), path_, 42, &written, c).ok());
+    EXPECT_EQ(written.count, 3000);
+    EXPECT_EQ(written.compression, c);
+    const std::string data = ReadFile();
+    EXPECT_EQ(data.substr(0, 6), std::string("KTSS\n\0", 6));
+    EXPECT_EQ(GetU32(data, 6), SnapshotChecksum(c));
+    EXPECT_LT(data.size(), plain_size / 2);
+    // About 1 MiB of records per chunk, each of which decompresses on its own.
+    std::vector<size_t> chunks = ChunkOffsets(data);
+    EXPECT_GE(chunks.size(), 3u);
+    for (size_t at : chunks) {
+      std::string unpacked;
+      ASSERT_TRUE(Decompress(c, data.substr(at + 4, GetU32(data, at)), 1 << 30, &unpacked));
+      EXPECT_GE(unpacked.size(), at == chunks.back() ? 1u : size_t{1} << 20);
+      EXPECT_LT(unpacked.size(), (size_t{1} << 20) + 2000);
+      EXPECT_EQ(static_cast<unsigned char>(unpacked[0]), 0xCC);  // chunks hold whole records
+    }
+
+    // The reader tells the codec from the header alone.
+    std::unique_ptr<DB> copy = Open(":");
+    SnapshotInfo read;
+    Status s = ReadSnapshot(copy.get(), path_, &read);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(read.compression, c);
+    EXPECT_EQ(read.count, 3000);
+    ASSERT_EQ(copy->Count(), 3000);
+    for (int i = 0; i < 3000; i += 7) {
+      std::string value, expected;
+      int64_t xt = 0, expected_xt = 0;
+      ASSERT_TRUE(db->Get("key" + std::to_string(i), &expected, &expected_xt).ok());
+      ASSERT_TRUE(copy->Get("key" + std::to_string(i), &value, &xt).ok()) << i;
+      EXPECT_EQ(value, expected);
+      EXPECT_EQ(xt, expected_xt);
+    }
+  }
+  // An empty database: a header and no chunk at all.
+  std::unique_ptr<DB> empty = Open(":");
+  ASSERT_TRUE(WriteSnapshot(empty.get(), path_, 1, nullptr, Compression::kLzo).ok());
+  EXPECT_EQ(ReadFile().size(), 34u);
+  std::unique_ptr<DB> copy = Open(":");
+  EXPECT_TRUE(ReadSnapshot(copy.get(), path_).ok());
+  EXPECT_EQ(copy->Count(), 0);
+}
+
+TEST_F(SnapshotTest, DamagedChunksAreRefusedUntouched) {
+  std::unique_ptr<DB> db = Open(":");
+  Fill(db.get());
+  for (Compression c : kCodecs) {
+    SCOPED_TRACE(CompressionName(c));
+    ASSERT_TRUE(WriteSnapshot(db.get(), path_, 42, nullptr, c).ok());
+    const std::string good = ReadFile();
+    const std::vector<size_t> chunks = ChunkOffsets(good);
+    ASSERT_GE(chunks.size(), 2u);
+    const size_t second = chunks[1];
+    const uint32_t second_size = GetU32(good, second);
+    struct Case {
+      std::string data;
+      std::string message;
+    };
+    std::vector<Case> cases;
+    std::string junk = good;  // the second chunk's bytes replaced by junk
+    std::fill(junk.begin() + second + 4, junk.begin() + second + 4 + second_size, '\xff');
+    cases.push_back({junk, "damaged compressed chunk at offset " + std::to_string(second)});
+    std::string zeroed = good;  // or by zeros
+    std::fill(zeroed.begin() + second + 4, zeroed.begin() + second + 4 + second_size, '\0');
+    cases.push_back({zeroed, "damaged compressed chunk"});
+    std::string huge = good;  // a length no chunk can have
+    huge[second] = '\x7f';
+    cases.push_back({huge, "damaged compressed chunk"});
+    std::string longer = good;  // a length running past the end of the file
+    longer[second + 1] = static_cast<char>(longer[second + 1] + 1);
+    cases.push_back({longer, ""});
+    cases.push_back({good.substr(0, second + 4 + second_size / 2), "truncated"});
+    cases.push_back({good.substr(0, second + 2), "truncated"});
+    cases.push_back({good.substr(0, second), "truncated"});  // whole chunks missing: count
+    std::string other = good;                                // the header claims another codec
+    Compression wrong = c == Compression::kZlib ? Compression::kLzo : Compression::kZlib;
+    for (int i = 0; i < 4; i++)
+      other[6 + i] = static_cast<char>(SnapshotChecksum(wrong) >> (24 - 8 * i));
+    cases.push_back({other, "damaged compressed chunk at offset 34"});
+    std::string unknown = good;
+    unknown[9] = static_cast<char>(unknown[9] ^ 0x40);
+    cases.push_back({unknown, "unknown compression"});
+    for (const Case& k : cases) {
+      WriteFile(k.data);
+      std::unique_ptr<DB> target = Open(":");
+      Status s = ReadSnapshot(target.get(), path_);
+      EXPECT_EQ(s.code(), Code::kBroken) << k.message << ": " << s.ToString();
+      EXPECT_NE(s.message().find(k.message), std::string::npos) << s.message();
+      EXPECT_EQ(target->Count(), 0) << k.message;
+    }
+  }
+}
+
+TEST_F(SnapshotTest, ExpectedCodecIsTheFallbackForAnUnknownChecksum) {
+  std::unique_ptr<DB> db = Open("+");
+  Fill(db.get());
+  ASSERT_TRUE(WriteSnapshot(db.get(), path_, 42, nullptr, Compression::kLzma).ok());
+  std::string data = ReadFile();
+  data[9] = static_cast<char>(data[9] ^ 1);  // as if another liblzma had written it
+  WriteFile(data);
+  std::unique_ptr<DB> copy = Open("+");
+  EXPECT_EQ(ReadSnapshot(copy.get(), path_).code(), Code::kBroken);
+  EXPECT_EQ(ReadSnapshot(copy.get(), path_, nullptr, Compression::kZlib).code(), Code::kBroken);
+  EXPECT_EQ(copy->Count(), 0);
+  SnapshotInfo info;
+  Status s = ReadSnapshot(copy.get(), path_, &info, Compression::kLzma);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(info.compression, Compression::kLzma);
+  EXPECT_EQ(copy->Count(), 3000);
 }
 
 }  // namespace
