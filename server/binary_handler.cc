@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "server/log.h"
+
 namespace ryoan::server {
 namespace {
 
@@ -42,6 +44,7 @@ bool SetBulk(Service& service, const BinaryRequest& request, std::string_view da
                                 data.substr(r.value_offset, r.value_size), r.xt);
     if (!s.ok()) {
       counters.set_misses++;
+      LogDatabaseError(s);
       return Fail(request, out, false);
     }
     hits++;
@@ -68,6 +71,7 @@ bool RemoveBulk(Service& service, const BinaryRequest& request, std::string_view
       counters.remove_misses++;
     } else {
       counters.remove_misses++;
+      LogDatabaseError(s);
       return Fail(request, out, false);
     }
   }
@@ -97,6 +101,7 @@ bool GetBulk(Service& service, const BinaryRequest& request, std::string_view da
     if (!s.ok()) {
       counters.get_misses++;
       if (s.code() == storage::Code::kNoRec) continue;
+      LogDatabaseError(s);
       out->resize(start);
       out->push_back(static_cast<char>(kBinaryError));
       return false;

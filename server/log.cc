@@ -210,6 +210,12 @@ void Log(LogKind kind, std::string_view message) {
   }
 }
 
+void LogDatabaseError(const storage::Status& status) {
+  if (!LogEnabled(kLogError)) return;
+  Log(kLogError, "database error: " + std::to_string(static_cast<int>(status.code())) + ": " +
+                     std::string(storage::CodeName(status.code())) + ": " + status.message());
+}
+
 std::string LogTimestamp(int64_t unix_micros) {
   // Floor division so that instants before 1970 still get a fraction in [0, 1e6).
   int64_t secs = unix_micros / 1000000;

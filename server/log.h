@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "server/options.h"
+#include "storage/status.h"
 
 namespace ryoan::server {
 
@@ -22,6 +23,10 @@ void CloseLog();
 // A relaxed atomic load: lets hot paths skip formatting a message that would be dropped.
 bool LogEnabled(LogKind kind);
 void Log(LogKind kind, std::string_view message);
+
+// A storage failure behind a 500 reply or a binary error byte (a full disk, a read-only file
+// system, a damaged file): "[ERROR]: database error: <code>: <name>: <message>".
+void LogDatabaseError(const storage::Status& status);
 
 // The timestamp of a log line for a given time, e.g. "2026-11-24T18:13:35.826684Z";
 // exposed for tests.

@@ -4,6 +4,7 @@
 
 #include "common/codec.h"
 #include "common/http_date.h"
+#include "server/log.h"
 
 namespace ryoan::server {
 namespace {
@@ -13,6 +14,7 @@ using storage::Status;
 void Error(HttpReply* reply, int status, const Status& s) {
   reply->status = status;
   reply->headers.emplace_back("X-Kt-Error", s.ToString());
+  if (status == 500) LogDatabaseError(s);
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "common/numbers.h"
+#include "server/log.h"
 
 namespace ryoan::server {
 namespace {
@@ -77,6 +78,7 @@ void RpcCall::FailStorage(const storage::Status& s) {
       code = 501;
       break;
     default:
+      LogDatabaseError(s);
       break;
   }
   Fail(code, s.ToString());

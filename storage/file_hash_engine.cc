@@ -679,10 +679,15 @@ Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_
 Status FileHashEngine::Append(const std::string& encoded, uint64_t* loc) {
   std::lock_guard<std::mutex> lock(append_mu_);
   if (end_ + encoded.size() > kch::kMaxOffset) return Status::System(path_ + ": file too large");
-  // On failure end_ stays put: the next append overwrites whatever part was written.
   Status status = kch::PwriteFull(fd_, encoded.data(), encoded.size(), end_);
-  if (!status.ok()) return status;
-  if (options_.autosync && ::fdatasync(fd_) != 0) return kch::ErrnoStatus(path_);
+  if (status.ok() && options_.autosync && ::fdatasync(fd_) != 0)
+    status = kch::ErrnoStatus("fdatasync");
+  if (!status.ok()) {
+    // end_ stays put, and whatever part was written (a full disk writes part of a record)
+    // is cut off: left past a later, shorter record it would read as a torn tail.
+    (void)::ftruncate(fd_, static_cast<off_t>(end_));
+    return Status::System(path_ + ": " + status.message());
+  }
   *loc = PackLoc(end_, encoded.size());
   end_ += encoded.size();
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
