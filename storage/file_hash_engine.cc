@@ -85,8 +85,10 @@ Status CreateDataFile(const std::string& path, uint64_t file_id, int* fd_out) {
   kch::EncodeFileHeader(file_id, header);
   Status status = kch::PwriteFull(fd, header, sizeof(header), 0);
   if (!status.ok()) {
+    // A full disk must not leave a stray file behind (nor a compaction's next try find it).
     ::close(fd);
-    return status;
+    ::unlink(path.c_str());
+    return Status::System(path + ": " + status.message());
   }
   *fd_out = fd;
   return Status::OK();

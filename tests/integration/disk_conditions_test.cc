@@ -190,6 +190,9 @@ TEST_P(DiskConditionsTest, FullDiskRefusesWritesAndRecovers) {
     ASSERT_TRUE(rpc.Open(server.host(), server.port()));
     WriteRecords(rpc, "before", 20, kNoSpace, &model, &failures);
     ASSERT_EQ(failures, 0);
+    // Overwritten records leave garbage, so that a compaction has work to do below.
+    WriteRecords(rpc, "before", 10, kNoSpace, &model, &failures);
+    ASSERT_EQ(failures, 0);
 
     Filler filler(tmpfs_.dir());
     ASSERT_TRUE(filler.Fill());
@@ -241,8 +244,32 @@ TEST_P(DiskConditionsTest, FullDiskRefusesWritesAndRecovers) {
     EXPECT_TRUE(rpc.Status().ok());
     ExpectModel(rpc, model);
 
-    // Killed while the disk is still full.
+    // A compaction needs a new file: it fails cleanly, or succeeds, and leaves no
+    // temporary file behind.
+    RpcResult vacuum = rpc.Vacuum();
+    if (std::string(GetParam()) == ".kch") {
+      EXPECT_EQ(vacuum.status, 500);  // there is garbage, and no room for the new file
+    }
+    if (!vacuum.ok()) {
+      EXPECT_EQ(vacuum.status, 500) << vacuum.error;
+      EXPECT_NE(vacuum.error.find(kNoSpace), std::string::npos) << vacuum.error;
+    }
+    for (const auto& entry : std::filesystem::directory_iterator(tmpfs_.dir())) {
+      EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+    }
+    ExpectModel(rpc, model);
+
+    // Killed while the disk is still full, restarted, stopped cleanly (the .kch index file
+    // cannot be written) and restarted again, all on the full disk.
     EXPECT_EQ(server.Stop(SIGKILL), 128 + SIGKILL);
+    {
+      ServerProcess full({db});
+      ASSERT_TRUE(full.Start(&error)) << error << full.LogContents();
+      RpcClient rpc1;
+      ASSERT_TRUE(rpc1.Open(full.host(), full.port()));
+      ExpectModel(rpc1, model);
+      EXPECT_EQ(full.Stop(SIGTERM), 0) << full.LogContents();
+    }
     ServerProcess again({db});
     ASSERT_TRUE(again.Start(&error)) << error << again.LogContents();
     RpcClient rpc2;
