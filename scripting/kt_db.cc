@@ -12,6 +12,8 @@
 #include "scripting/lua_handles.h"
 #include "scripting/lua_visitor.h"
 #include "storage/database_spec.h"
+#include "storage/db_copy.h"
+#include "storage/pseudo_snapshot.h"
 
 namespace ryoan::scripting {
 namespace {
@@ -469,11 +471,21 @@ int DbTransaction(lua_State* L) {
   return PushResult(L, h, s);
 }
 
-// Operations the storage layer cannot do yet: false with NOIMPL.
-int DbNotImplemented(lua_State* L) {
-  DB_METHOD("not implemented");
-  (void)db;
-  return PushResult(L, h, storage::Status::NoImpl("not implemented"));
+// copy(dest), dump_snapshot(dest), load_snapshot(src): a file path in, a bool out.
+template <storage::Status (*Op)(storage::DB*, const std::string&)>
+int DbFileOperation(lua_State* L) {
+  DB_METHOD("copy");
+  std::string path = CheckString(L, 2, "copy");
+  if (db == nullptr) return PushResult(L, h, h->last_error);
+  return PushResult(L, h, Op(db, path));
+}
+
+storage::Status Dump(storage::DB* db, const std::string& path) {
+  return storage::DumpPseudoSnapshot(db, path);
+}
+
+storage::Status Load(storage::DB* db, const std::string& path) {
+  return storage::LoadPseudoSnapshot(db, path);
 }
 
 int DbCount(lua_State* L) {
@@ -863,12 +875,12 @@ void RegisterDbClass(lua_State* L, int module) {
       {"clear", DbClear},
       {"synchronize", DbSynchronize},
       {"occupy", DbOccupy},
-      {"copy", DbNotImplemented},
+      {"copy", DbFileOperation<storage::CopyDatabase>},
       {"begin_transaction", DbBeginTransaction},
       {"end_transaction", DbEndTransaction},
       {"transaction", DbTransaction},
-      {"dump_snapshot", DbNotImplemented},
-      {"load_snapshot", DbNotImplemented},
+      {"dump_snapshot", DbFileOperation<Dump>},
+      {"load_snapshot", DbFileOperation<Load>},
       {"count", DbCount},
       {"size", DbSize},
       {"path", DbPath},

@@ -106,3 +106,19 @@ function list_get(inmap, outmap)
   if not value then return kt.RVELOGIC end
   for i, v in ipairs(kt.arrayload(value)) do outmap[i - 1] = v end
 end
+
+-- Try to escape the time limit: the JIT on (compiled loops would never run the hook), then
+-- spin.
+function spin_jit(inmap, outmap)
+  jit.on()
+  local n = 0
+  while true do n = n + 1 end
+end
+
+-- Try to escape the time limit by removing the hook, then spin.
+function spin_nohook(inmap, outmap)
+  pcall(debug.sethook)
+  pcall(debug.sethook, function() end, "", 0)
+  local n = 0
+  while true do n = n + 1 end
+end
