@@ -1,6 +1,7 @@
 // play_script over HTTP RPC and the binary protocol against ktserver -scr
 // tests/scripts/procedures.lua (spec/lua.md 1, 2; spec/http-rpc.md 9.4; spec/binary.md 6).
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
 #include <thread>
@@ -167,6 +168,48 @@ TEST(PlayScriptProcess, RestartReloadsAndStopInterruptsLongProcedures) {
   EXPECT_NE(server.LogContents().find("[SCRIPT]: nap: "), std::string::npos);
   napper.join();
   EXPECT_GE(nap_reply.status, 500);
+}
+
+// jit.on() and debug.sethook() cannot lift the per-call time limit (lowered to 1 s through
+// RYOAN_SCRIPT_TIMEOUT, which the server inherits): each spinning call is stopped with code 4
+// (HTTP 503, binary 0xBF), and the server goes on answering.
+TEST(PlayScriptProcess, JitAndHooksCannotEscapeTheTimeLimit) {
+  setenv("RYOAN_SCRIPT_TIMEOUT", "1", 1);
+  ServerProcess server({"%"}, {"-scr", kProcedures, "-th", "2"});
+  std::string error;
+  bool started = server.Start(&error);
+  unsetenv("RYOAN_SCRIPT_TIMEOUT");
+  ASSERT_TRUE(started) << error;
+  auto get = [&](std::string_view target) {
+    HttpConnection c;
+    EXPECT_TRUE(c.Connect("127.0.0.1", server.port(), 30.0));
+    EXPECT_TRUE(c.Send(GetRequest(target)));
+    HttpResponse r;
+    c.ReadResponse(&r);
+    return r;
+  };
+  auto start = std::chrono::steady_clock::now();
+  for (const char* name : {"spinjit", "spinnohook"}) {
+    HttpResponse r = get(std::string("/rpc/play_script?name=") + name);
+    EXPECT_EQ(r.status, 503) << name;
+    EXPECT_EQ(r.body, "ERROR\tthe scripting procedure failed\n") << name;
+  }
+  BinaryClient c;
+  ASSERT_TRUE(c.Open("127.0.0.1", server.port(), 30.0)) << c.last_error();
+  BinaryPairs out;
+  EXPECT_EQ(c.PlayScript("spin_jit", {}, false, &out), BinaryStatus::kServerError);
+  EXPECT_EQ(c.PlayScript("spin_nohook", {}, false, &out), BinaryStatus::kServerError);
+  // Four calls of about 1 s each; far below the default limit of 120 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_EQ(c.PlayScript("echo", {{"k", "v"}}, false, &out), BinaryStatus::kOk);
+  EXPECT_EQ(out, (BinaryPairs{{"k", "v"}}));
+  std::string log = server.LogContents();
+  for (const char* name : {"spinjit", "spinnohook", "spin_jit", "spin_nohook"}) {
+    EXPECT_NE(log.find(std::string("[ERROR]: [SCRIPT]: ") + name + ": procedure timed out"),
+              std::string::npos)
+        << name;
+  }
+  EXPECT_EQ(server.Stop(SIGTERM, 20), 0);
 }
 
 }  // namespace

@@ -122,3 +122,7 @@ function spin_nohook(inmap, outmap)
   local n = 0
   while true do n = n + 1 end
 end
+
+-- The same, under names that HTTP accepts.
+spinjit = spin_jit
+spinnohook = spin_nohook
