@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "tests/integration/test_util.h"
@@ -168,6 +169,40 @@ TEST(PlayScriptProcess, RestartReloadsAndStopInterruptsLongProcedures) {
   EXPECT_NE(server.LogContents().find("[SCRIPT]: nap: "), std::string::npos);
   napper.join();
   EXPECT_GE(nap_reply.status, 500);
+}
+
+// mapreduce on a server database with the decimal comparator reduces in that order, with or
+// without spilling to temporary files (spec/lua.md 8.3).
+TEST(PlayScriptProcess, MapReduceFollowsTheDatabaseComparator) {
+  char dir[] = "/tmp/ryoan-mapreduce-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ServerProcess server({"%#rcomp=dec"}, {"-scr", kProcedures, "-th", "2"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  auto get = [&](std::string_view target) {
+    HttpConnection c;
+    EXPECT_TRUE(c.Connect("127.0.0.1", server.port(), 5.0));
+    EXPECT_TRUE(c.Send(GetRequest(target)));
+    HttpResponse r;
+    c.ReadResponse(&r);
+    return r;
+  };
+  client::RpcClient rpc;
+  ASSERT_TRUE(rpc.Open("127.0.0.1", server.port(), 10.0));
+  for (const auto& [key, value] :
+       {std::pair{"a", "10"}, {"b", "9"}, {"c", "100"}, {"d", "9"}, {"e", "-1.5"}, {"f", "10"}}) {
+    ASSERT_EQ(rpc.Set(key, value).status, 200);
+  }
+  const std::string expected = "_groups\t-1.5=e 9=b,d 10=a,f 100=c\n";
+  EXPECT_EQ(get("/rpc/play_script?name=groupby").body, expected);
+  EXPECT_EQ(get("/rpc/play_script?name=groupby&_nolock=1").body, expected);
+  EXPECT_EQ(get(std::string("/rpc/play_script?name=groupby&_clim=1&_dbnum=2&_tmp=") + dir).body,
+            expected);
+  HttpResponse r = get("/rpc/play_script?name=groupby&_tmp=/no/such/dir");
+  EXPECT_EQ(r.status, 450);
+  EXPECT_EQ(server.Stop(SIGTERM, 20), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));  // the runs were unlinked at once
+  std::filesystem::remove_all(dir);
 }
 
 // jit.on() and debug.sethook() cannot lift the per-call time limit (lowered to 1 s through

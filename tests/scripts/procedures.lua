@@ -126,3 +126,25 @@ end
 -- The same, under names that HTTP accepts.
 spinjit = spin_jit
 spinnohook = spin_nohook
+
+-- Groups the records of database inmap.db by value: "value=key1,key2 ..." in reduce order.
+-- inmap.tmp, inmap.clim and inmap.dbnum go to mapreduce as they are; inmap.nolock sets
+-- XNOLOCK.
+function groupby(inmap, outmap)
+  local db = kt.dbs[tonumber(inmap.db or "0") + 1]
+  local out = {}
+  local function map(k, v, emit) return emit(v, k) end
+  local function reduce(k, iter)
+    local keys = {}
+    for key in iter do keys[#keys + 1] = key end
+    out[#out + 1] = k .. "=" .. table.concat(keys, ",")
+    return true
+  end
+  local opts = inmap.nolock and kt.DB.XNOLOCK or 0
+  if not db:mapreduce(map, reduce, inmap.tmp, opts, tonumber(inmap.dbnum),
+                      tonumber(inmap.clim)) then
+    outmap.error = tostring(db:error())
+    return kt.RVELOGIC
+  end
+  outmap.groups = table.concat(out, " ")
+end
