@@ -1,10 +1,13 @@
 #include "storage/db_copy.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "storage/database_spec.h"
@@ -47,6 +50,36 @@ Status CopyRecords(DB* from, DB* to) {
   return s.code() == Code::kNoRec ? Status::OK() : s;
 }
 
+// True if a descriptor of this process refers to the file `st` describes (an open
+// database of this server: LMDB keeps its data file open without a lock on it).
+bool OpenInThisProcess(const struct stat& st) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    struct stat fd_st;
+    if (::stat(entry.path().c_str(), &fd_st) == 0 && fd_st.st_dev == st.st_dev &&
+        fd_st.st_ino == st.st_ino) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Removes a file that no database uses: one open in this process, or locked by any process
+// (a .kch holds a flock), must not be unlinked under its users.
+Status RemoveUnused(const std::string& path, const struct stat& st) {
+  if (OpenInThisProcess(st)) return Status::Invalid(path + ": the destination is in use");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::Invalid(path + ": the destination is in use");
+  }
+  Status s;
+  if (::unlink(path.c_str()) != 0)
+    s = Status::System(path + ": unlink failed: " + std::strerror(errno));
+  if (fd >= 0) ::close(fd);
+  return s;
+}
+
 }  // namespace
 
 Status CopyDatabase(DB* db, const std::string& dest) {
@@ -63,8 +96,9 @@ Status CopyDatabase(DB* db, const std::string& dest) {
     Status s = db->Synchronize(false);
     if (!s.ok()) return s;
     struct stat st;
-    if (::stat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::unlink(dest.c_str()) != 0) {
-      return Status::System(dest + ": unlink failed: " + std::strerror(errno));
+    if (::stat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      s = RemoveUnused(dest, st);
+      if (!s.ok()) return s;
     }
     std::unique_ptr<DB> copy;
     s = DB::Open(spec, OpenOptions{}, &copy);

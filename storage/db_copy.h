@@ -16,7 +16,8 @@ class DB;
 // copy, not a byte copy: a new database of the same type and parameters is filled with
 // every live record and its expiration time and closed cleanly, so it is compact and needs
 // no knowledge of the engine's files (an engine's own background work, such as compaction,
-// cannot tear it). `dest` must not be the database's own file (Invalid).
+// cannot tear it). `dest` must not be the database's own file, nor a file open in this
+// process or locked by another (another open database: Invalid).
 Status CopyDatabase(DB* db, const std::string& dest);
 
 }  // namespace ryoan::storage

@@ -87,6 +87,22 @@ TEST_P(DbCopyTest, CopiesAreConsistentUnderConcurrentWrites) {
 
 INSTANTIATE_TEST_SUITE_P(FileEngines, DbCopyTest, ::testing::Values(".kch", ".kct"));
 
+// Another open database's file is never replaced.
+TEST_P(DbCopyTest, RefusesTheFileOfAnotherOpenDatabase) {
+  const std::string ext = GetParam();
+  std::unique_ptr<DB> a = Open(dir_ + "/a" + ext);
+  std::unique_ptr<DB> b = Open(dir_ + "/b" + ext);
+  ASSERT_TRUE(a->Set("k", "a").ok());
+  ASSERT_TRUE(b->Set("k", "b").ok());
+  EXPECT_EQ(CopyDatabase(a.get(), dir_ + "/a" + ext).code(), Code::kInvalid);
+  EXPECT_EQ(CopyDatabase(a.get(), dir_ + "/b" + ext).code(), Code::kInvalid);
+  b.reset();
+  std::unique_ptr<DB> reopened = Open(dir_ + "/b" + ext);
+  std::string value;
+  ASSERT_TRUE(reopened->Get("k", &value, nullptr).ok());
+  EXPECT_EQ(value, "b");
+}
+
 TEST(DbCopy, MemoryDatabasesHaveNoFile) {
   DatabaseSpec spec;
   ASSERT_TRUE(ParseDatabaseSpec("%", &spec).ok());
