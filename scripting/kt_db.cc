@@ -472,20 +472,26 @@ int DbTransaction(lua_State* L) {
 }
 
 // copy(dest), dump_snapshot(dest), load_snapshot(src): a file path in, a bool out.
-template <storage::Status (*Op)(storage::DB*, const std::string&)>
-int DbFileOperation(lua_State* L) {
-  DB_METHOD("copy");
-  std::string path = CheckString(L, 2, "copy");
+int RunFileOperation(lua_State* L, const char* name,
+                     storage::Status (*op)(storage::DB*, const std::string&)) {
+  DB_METHOD(name);
+  std::string path = CheckString(L, 2, name);
   if (db == nullptr) return PushResult(L, h, h->last_error);
-  return PushResult(L, h, Op(db, path));
+  return PushResult(L, h, op(db, path));
 }
 
-storage::Status Dump(storage::DB* db, const std::string& path) {
-  return storage::DumpPseudoSnapshot(db, path);
+int DbCopy(lua_State* L) { return RunFileOperation(L, "copy", storage::CopyDatabase); }
+
+int DbDumpSnapshot(lua_State* L) {
+  return RunFileOperation(L, "dump_snapshot", [](storage::DB* db, const std::string& path) {
+    return storage::DumpPseudoSnapshot(db, path);
+  });
 }
 
-storage::Status Load(storage::DB* db, const std::string& path) {
-  return storage::LoadPseudoSnapshot(db, path);
+int DbLoadSnapshot(lua_State* L) {
+  return RunFileOperation(L, "load_snapshot", [](storage::DB* db, const std::string& path) {
+    return storage::LoadPseudoSnapshot(db, path);
+  });
 }
 
 int DbCount(lua_State* L) {
@@ -875,12 +881,12 @@ void RegisterDbClass(lua_State* L, int module) {
       {"clear", DbClear},
       {"synchronize", DbSynchronize},
       {"occupy", DbOccupy},
-      {"copy", DbFileOperation<storage::CopyDatabase>},
+      {"copy", DbCopy},
       {"begin_transaction", DbBeginTransaction},
       {"end_transaction", DbEndTransaction},
       {"transaction", DbTransaction},
-      {"dump_snapshot", DbFileOperation<Dump>},
-      {"load_snapshot", DbFileOperation<Load>},
+      {"dump_snapshot", DbDumpSnapshot},
+      {"load_snapshot", DbLoadSnapshot},
       {"count", DbCount},
       {"size", DbSize},
       {"path", DbPath},

@@ -10,6 +10,7 @@
 // Cabinet's cache buckets) has nothing to size here.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
