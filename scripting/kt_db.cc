@@ -12,6 +12,8 @@
 #include "scripting/lua_handles.h"
 #include "scripting/lua_visitor.h"
 #include "storage/database_spec.h"
+#include "storage/db_copy.h"
+#include "storage/pseudo_snapshot.h"
 
 namespace ryoan::scripting {
 namespace {
@@ -469,11 +471,27 @@ int DbTransaction(lua_State* L) {
   return PushResult(L, h, s);
 }
 
-// Operations the storage layer cannot do yet: false with NOIMPL.
-int DbNotImplemented(lua_State* L) {
-  DB_METHOD("not implemented");
-  (void)db;
-  return PushResult(L, h, storage::Status::NoImpl("not implemented"));
+// copy(dest), dump_snapshot(dest), load_snapshot(src): a file path in, a bool out.
+int RunFileOperation(lua_State* L, const char* name,
+                     storage::Status (*op)(storage::DB*, const std::string&)) {
+  DB_METHOD(name);
+  std::string path = CheckString(L, 2, name);
+  if (db == nullptr) return PushResult(L, h, h->last_error);
+  return PushResult(L, h, op(db, path));
+}
+
+int DbCopy(lua_State* L) { return RunFileOperation(L, "copy", storage::CopyDatabase); }
+
+int DbDumpSnapshot(lua_State* L) {
+  return RunFileOperation(L, "dump_snapshot", [](storage::DB* db, const std::string& path) {
+    return storage::DumpPseudoSnapshot(db, path);
+  });
+}
+
+int DbLoadSnapshot(lua_State* L) {
+  return RunFileOperation(L, "load_snapshot", [](storage::DB* db, const std::string& path) {
+    return storage::LoadPseudoSnapshot(db, path);
+  });
 }
 
 int DbCount(lua_State* L) {
@@ -863,12 +881,12 @@ void RegisterDbClass(lua_State* L, int module) {
       {"clear", DbClear},
       {"synchronize", DbSynchronize},
       {"occupy", DbOccupy},
-      {"copy", DbNotImplemented},
+      {"copy", DbCopy},
       {"begin_transaction", DbBeginTransaction},
       {"end_transaction", DbEndTransaction},
       {"transaction", DbTransaction},
-      {"dump_snapshot", DbNotImplemented},
-      {"load_snapshot", DbNotImplemented},
+      {"dump_snapshot", DbDumpSnapshot},
+      {"load_snapshot", DbLoadSnapshot},
       {"count", DbCount},
       {"size", DbSize},
       {"path", DbPath},

@@ -7,32 +7,13 @@
 #include <vector>
 
 #include "scripting/lua_binding.h"
+#include "storage/varnum.h"
 
 namespace ryoan::scripting {
 namespace {
 
-// Big-endian base-128: most significant group first, 0x80 on every byte but the last.
-void AppendVarNum(uint64_t v, std::string* out) {
-  char buf[10];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>(v & 0x7F);
-    v >>= 7;
-  } while (v > 0);
-  while (n > 1) out->push_back(static_cast<char>(buf[--n] | 0x80));
-  out->push_back(buf[0]);
-}
-
-// False when the input ends inside the number or it is longer than 10 bytes.
-bool ReadVarNum(std::string_view in, size_t* pos, uint64_t* v) {
-  *v = 0;
-  for (int i = 0; i < 10 && *pos < in.size(); i++) {
-    auto c = static_cast<unsigned char>(in[(*pos)++]);
-    *v = (*v << 7) | (c & 0x7F);
-    if ((c & 0x80) == 0) return true;
-  }
-  return false;
-}
+using storage::AppendVarNum;
+using storage::ReadVarNum;
 
 // Strings as they are, numbers through FormatNumber; false for other types.
 bool DumpValue(lua_State* L, int index, std::string* out) {

@@ -34,6 +34,10 @@ enum class ScriptLogKind { kDebug, kInfo, kSystem, kError };
 // Receives a log line body such as "[SCRIPT]: hello"; must be thread-safe.
 using ScriptLogger = std::function<void(ScriptLogKind kind, std::string_view message)>;
 
+// Overrides ScriptLimits::seconds when set to a positive number of seconds, e.g.
+// RYOAN_SCRIPT_TIMEOUT=2 ktserver -scr ... (the tests of the limit use it).
+inline constexpr const char* kTimeoutVariable = "RYOAN_SCRIPT_TIMEOUT";
+
 struct ScriptLimits {
   // Wall-clock budget of one call (and of the script's top level); <= 0: none.
   double seconds = 120;

@@ -40,6 +40,32 @@ void CountHook(lua_State* L, lua_Debug*) {
   }
 }
 
+// jit.on(): the JIT stays off, since compiled traces would never run the limit hook.
+int KeepJitOff(lua_State*) { return 0; }
+
+// debug.sethook(): LuaJIT has one hook per state, and it is the limit's.
+int RefuseSetHook(lua_State* L) {
+  return luaL_error(L, "debug.sethook is disabled: the server's time limit uses the hook");
+}
+
+// Replaces the library functions that would let a script escape the limits (the rest of
+// `jit`, e.g. jit.version, which ukt reads, stays). `ffi` can still reach any C function:
+// only trusted scripts may be loaded at all.
+void KeepLimitsInForce(lua_State* L) {
+  const std::pair<const char*, std::pair<const char*, lua_CFunction>> replaced[] = {
+      {"jit", {"on", KeepJitOff}},
+      {"debug", {"sethook", RefuseSetHook}},
+  };
+  for (const auto& [library, field] : replaced) {
+    lua_getglobal(L, library);
+    if (lua_istable(L, -1)) {
+      lua_pushcfunction(L, field.second);
+      lua_setfield(L, -2, field.first);
+    }
+    lua_pop(L, 1);
+  }
+}
+
 void InstallModule(lua_State* L, const ScriptEnvironment* env, int thid) {
   lua_newtable(L);
   int module = lua_gettop(L);
@@ -167,8 +193,9 @@ std::unique_ptr<ScriptState> ScriptState::Create(const ScriptEnvironment* env, i
   SetContext(L, &context);
   luaL_openlibs(L);
   // Compiled traces never run hooks, so the time budget needs the interpreter: the JIT is off
-  // in every state (a script that calls jit.on() gives that up).
+  // in every state, and scripts can turn neither it on nor the hook off.
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+  KeepLimitsInForce(L);
   InstallModule(L, env, thid);
   context.memory_limit = env->limits.memory_bytes;
   state->Disarm();

@@ -1,8 +1,10 @@
 // play_script over HTTP RPC and the binary protocol against ktserver -scr
 // tests/scripts/procedures.lua (spec/lua.md 1, 2; spec/http-rpc.md 9.4; spec/binary.md 6).
 #include <signal.h>
+#include <stdlib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "tests/integration/test_util.h"
@@ -167,6 +169,82 @@ TEST(PlayScriptProcess, RestartReloadsAndStopInterruptsLongProcedures) {
   EXPECT_NE(server.LogContents().find("[SCRIPT]: nap: "), std::string::npos);
   napper.join();
   EXPECT_GE(nap_reply.status, 500);
+}
+
+// mapreduce on a server database with the decimal comparator reduces in that order, with or
+// without spilling to temporary files (spec/lua.md 8.3).
+TEST(PlayScriptProcess, MapReduceFollowsTheDatabaseComparator) {
+  char dir[] = "/tmp/ryoan-mapreduce-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ServerProcess server({"%#rcomp=dec"}, {"-scr", kProcedures, "-th", "2"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  auto get = [&](std::string_view target) {
+    HttpConnection c;
+    EXPECT_TRUE(c.Connect("127.0.0.1", server.port(), 5.0));
+    EXPECT_TRUE(c.Send(GetRequest(target)));
+    HttpResponse r;
+    c.ReadResponse(&r);
+    return r;
+  };
+  client::RpcClient rpc;
+  ASSERT_TRUE(rpc.Open("127.0.0.1", server.port(), 10.0));
+  for (const auto& [key, value] :
+       {std::pair{"a", "10"}, {"b", "9"}, {"c", "100"}, {"d", "9"}, {"e", "-1.5"}, {"f", "10"}}) {
+    ASSERT_EQ(rpc.Set(key, value).status, 200);
+  }
+  const std::string expected = "_groups\t-1.5=e 9=b,d 10=a,f 100=c\n";
+  EXPECT_EQ(get("/rpc/play_script?name=groupby").body, expected);
+  EXPECT_EQ(get("/rpc/play_script?name=groupby&_nolock=1").body, expected);
+  EXPECT_EQ(get(std::string("/rpc/play_script?name=groupby&_clim=1&_dbnum=2&_tmp=") + dir).body,
+            expected);
+  HttpResponse r = get("/rpc/play_script?name=groupby&_tmp=/no/such/dir");
+  EXPECT_EQ(r.status, 450);
+  EXPECT_EQ(server.Stop(SIGTERM, 20), 0);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));  // the runs were unlinked at once
+  std::filesystem::remove_all(dir);
+}
+
+// jit.on() and debug.sethook() cannot lift the per-call time limit (lowered to 1 s through
+// RYOAN_SCRIPT_TIMEOUT, which the server inherits): each spinning call is stopped with code 4
+// (HTTP 503, binary 0xBF), and the server goes on answering.
+TEST(PlayScriptProcess, JitAndHooksCannotEscapeTheTimeLimit) {
+  setenv("RYOAN_SCRIPT_TIMEOUT", "1", 1);
+  ServerProcess server({"%"}, {"-scr", kProcedures, "-th", "2"});
+  std::string error;
+  bool started = server.Start(&error);
+  unsetenv("RYOAN_SCRIPT_TIMEOUT");
+  ASSERT_TRUE(started) << error;
+  auto get = [&](std::string_view target) {
+    HttpConnection c;
+    EXPECT_TRUE(c.Connect("127.0.0.1", server.port(), 30.0));
+    EXPECT_TRUE(c.Send(GetRequest(target)));
+    HttpResponse r;
+    c.ReadResponse(&r);
+    return r;
+  };
+  auto start = std::chrono::steady_clock::now();
+  for (const char* name : {"spinjit", "spinnohook"}) {
+    HttpResponse r = get(std::string("/rpc/play_script?name=") + name);
+    EXPECT_EQ(r.status, 503) << name;
+    EXPECT_EQ(r.body, "ERROR\tthe scripting procedure failed\n") << name;
+  }
+  BinaryClient c;
+  ASSERT_TRUE(c.Open("127.0.0.1", server.port(), 30.0)) << c.last_error();
+  BinaryPairs out;
+  EXPECT_EQ(c.PlayScript("spin_jit", {}, false, &out), BinaryStatus::kServerError);
+  EXPECT_EQ(c.PlayScript("spin_nohook", {}, false, &out), BinaryStatus::kServerError);
+  // Four calls of about 1 s each; far below the default limit of 120 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_EQ(c.PlayScript("echo", {{"k", "v"}}, false, &out), BinaryStatus::kOk);
+  EXPECT_EQ(out, (BinaryPairs{{"k", "v"}}));
+  std::string log = server.LogContents();
+  for (const char* name : {"spinjit", "spinnohook", "spin_jit", "spin_nohook"}) {
+    EXPECT_NE(log.find(std::string("[ERROR]: [SCRIPT]: ") + name + ": procedure timed out"),
+              std::string::npos)
+        << name;
+  }
+  EXPECT_EQ(server.Stop(SIGTERM, 20), 0);
 }
 
 }  // namespace

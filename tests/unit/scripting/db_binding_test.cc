@@ -188,9 +188,6 @@ TEST_F(DbBindingTest, OwnDatabasesAndUnsupported) {
             (Strings{"nil:nil", "y"}));
   EXPECT_EQ(Eval("return tostring(kt.DB:process(function() end, 'bad.type'))"),
             "invalid operation: unknown database type");
-  EXPECT_EQ(EvalAll("return kt.db:copy('/tmp/x'), kt.db:error():code(), "
-                    "kt.db:dump_snapshot('/tmp/x'), kt.db:load_snapshot('/tmp/x')"),
-            (Strings{"boolean:false", "number:1", "boolean:false", "boolean:false"}));
   EXPECT_EQ(EvalAll("local p = kt.DB:new_ptr() local a = kt.DB:new(p) a:open('%') "
                     "local b = kt.DB:new(p) b:set('k', 'shared') local v = a:get('k') "
                     "a:close() kt.DB:delete_ptr(p) return v"),

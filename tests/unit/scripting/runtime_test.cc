@@ -141,6 +141,23 @@ TEST_F(ScriptFixture, RunawayLoopTimesOut) {
   EXPECT_EQ(Eval("local n = 0 for i = 1, 1e5 do n = n + i end return n"), "number:5000050000");
 }
 
+// jit.on() and debug.sethook() cannot lift the limit; jit.version and the rest stay.
+TEST_F(ScriptFixture, JitAndHooksCannotEscapeTheLimit) {
+  ScriptLimits limits;
+  limits.seconds = 0.3;
+  ASSERT_TRUE(Start(kProcedures, limits, 1));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Call("spin_jit", {}), kRvTimeout);
+  EXPECT_EQ(Call("spin_nohook", {}), kRvTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(EvalAll("jit.on() return jit.status(), type(jit.version), jit.version_num > 0, "
+                    "pcall(debug.sethook), type(debug.gethook)"),
+            (std::vector<std::string>{"boolean:false", "string", "boolean:true", "boolean:false",
+                                      "function"}));
+  EXPECT_EQ(Eval("local ok, e = pcall(debug.sethook, print, 'l') return e"),
+            "debug.sethook is disabled: the server's time limit uses the hook");
+}
+
 TEST_F(ScriptFixture, TimeoutInsideVisitorUnwinds) {
   ScriptLimits limits;
   limits.seconds = 0.3;

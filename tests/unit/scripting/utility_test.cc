@@ -151,3 +151,30 @@ TEST_F(UtilityTest, PackAndUnpack) {
 
 }  // namespace
 }  // namespace ryoan::scripting
+
+namespace ryoan::scripting {
+namespace {
+
+// Error objects (spec/lua.md 6).
+TEST_F(UtilityTest, ErrorObjects) {
+  EXPECT_EQ(EvalAll("local e = kt.Error:new(7, 'gone') return e:code(), e:name(), e:message(), "
+                    "tostring(e)"),
+            (Strings{"number:7", "no record", "gone", "no record: gone"}));
+  EXPECT_EQ(EvalAll("local e = kt.Error:new() local f = kt.Error:new('7', 'x') "
+                    "return e:code(), e:message(), f:code(), f:message()"),
+            (Strings{"number:0", "error", "number:0", "error"}));
+  EXPECT_EQ(EvalAll("local e = kt.Error:new() local r = e:set(8, 'conflict') "
+                    "local a = e:code() .. ' ' .. e:message() e:set('x', 'y') e:set(9, {}) "
+                    "return r, a, e:code(), e:message(), (pcall(e.set, e, 1))"),
+            (Strings{"nil:nil", "8 conflict", "number:8", "conflict", "boolean:false"}));
+  EXPECT_EQ(Eval("local names = {} for code = 0, 16 do "
+                 "names[#names + 1] = kt.Error:new(code, ''):name() end "
+                 "return table.concat(names, ',')"),
+            "success,not implemented,invalid operation,no repository,no permission,broken file,"
+            "record duplication,no record,logical inconsistency,system error,miscellaneous error,"
+            "miscellaneous error,miscellaneous error,miscellaneous error,miscellaneous error,"
+            "miscellaneous error,miscellaneous error");
+}
+
+}  // namespace
+}  // namespace ryoan::scripting
