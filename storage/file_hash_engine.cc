@@ -345,6 +345,7 @@ Status FileHashEngine::OpenFiles() {
     if (!status.ok()) return status;
   }
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
+  map_.Attach(fd_, end_, !readonly);
   if (!readonly) {
     // From now on the index in memory is the only truth: a crash must not find the old
     // index file and trust it. A leftover compaction file is useless too.
@@ -454,11 +455,21 @@ Status FileHashEngine::RebuildIndex() {
     }
   }
   if (!scanner.status().ok()) return scanner.status();
-  if (scanner.damaged() && options_.norepair) {
+  bool damaged = scanner.damaged();
+  bool trim = damaged;
+  if (damaged) {
+    // Zeros to the end are the preallocated tail of a file that was not closed cleanly:
+    // the log simply ends there.
+    bool zero = false;
+    Status status = kch::IsZeroRange(fd_, scanner.position(), end_, &zero);
+    if (!status.ok()) return status;
+    damaged = !zero;
+  }
+  if (damaged && options_.norepair) {
     return Broken(path_ + ": the data file has a torn tail at offset " +
                   std::to_string(scanner.position()) + " and automatic repair is disabled (-onr)");
   }
-  if (scanner.damaged() && !options_.readonly) {
+  if (trim && !options_.readonly) {
     if (::ftruncate(fd_, static_cast<off_t>(scanner.position())) != 0 || ::fdatasync(fd_) != 0) {
       return kch::ErrnoStatus(path_);
     }
@@ -519,9 +530,13 @@ void FileHashEngine::Close() {
     bg_thread_.join();
   }
   if (fd_ < 0) return;
+  map_.Detach();
   if (!options_.readonly && !closed_) {
-    // The index may only be trusted if every record it points to is on disk.
-    if (::fdatasync(fd_) == 0) WriteIndexFile().ok();
+    // The index may only be trusted if every record it points to is on disk, and it
+    // describes a file that ends with its last record.
+    if (::ftruncate(fd_, static_cast<off_t>(end_)) == 0 && ::fdatasync(fd_) == 0) {
+      WriteIndexFile().ok();
+    }
   }
   ::close(fd_);
   fd_ = -1;
@@ -535,28 +550,42 @@ FileHashEngine::~FileHashEngine() { Close(); }
 
 Shard& FileHashEngine::ShardOf(uint64_t hash) const { return shards_[hash & (kShards - 1)]; }
 
-Status FileHashEngine::ReadAt(uint64_t loc, std::string* buf, RecordView* record) const {
+Status FileHashEngine::ReadAt(uint64_t loc, std::string* buf, RecordView* record,
+                              bool via_map) const {
   uint64_t offset = LocOffset(loc);
   uint64_t size = LocSize(loc);
-  size_t got = 0;
   uint64_t need = 0;
+  auto broken = [&] {
+    return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+  };
+  // Bytes [offset, offset + n): in the mapping, else read into *buf.
+  auto fetch = [&](uint64_t n, std::string_view* out) {
+    if (const char* p = via_map ? map_.Read(offset, n) : nullptr) {
+      *out = std::string_view(p, n);
+      return Status::OK();
+    }
+    buf->resize(n);
+    size_t got = 0;
+    Status status = kch::PreadFull(fd_, buf->data(), n, offset, &got);
+    *out = std::string_view(buf->data(), got);
+    return status;
+  };
+  std::string_view data;
   if (size == 0) {  // a big record: its header says how big
-    buf->resize(kch::kRecordHeaderSize);
-    Status status = kch::PreadFull(fd_, buf->data(), buf->size(), offset, &got);
+    Status status = fetch(kch::kRecordHeaderSize, &data);
     if (!status.ok()) return status;
     // A damaged size field must not make us allocate gigabytes: the record ends in the file.
-    if (got != buf->size() || kch::DecodeRecord(*buf, record, &need) != kch::Decoded::kShort ||
+    if (kch::DecodeRecord(data, record, &need) != kch::Decoded::kShort ||
         need > static_cast<uint64_t>(Size()) - offset) {
-      return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+      return broken();
     }
     size = need;
   }
-  buf->resize(size);
-  Status status = kch::PreadFull(fd_, buf->data(), size, offset, &got);
+  Status status = fetch(size, &data);
   if (!status.ok()) return status;
-  if (got != size || kch::DecodeRecord(*buf, record, &need) != kch::Decoded::kOk ||
+  if (data.size() != size || kch::DecodeRecord(data, record, &need) != kch::Decoded::kOk ||
       record->kind != RecordKind::kValue) {
-    return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+    return broken();
   }
   return Status::OK();
 }
@@ -644,21 +673,21 @@ Status FileHashEngine::VisitLocked(Shard& shard, uint64_t hash, std::string_view
 Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_size, uint64_t hash,
                              std::string_view key, const Decision& decision) {
   if (decision.op == Decision::kRemove && !found) return Status::OK();
-  std::string encoded;
+  uint64_t loc;
+  uint64_t written;
+  Status status;
   if (decision.op == Decision::kRemove) {
-    kch::EncodeRecord(RecordKind::kTombstone, key, {}, 0, &encoded);
+    status = Append(RecordKind::kTombstone, key, {}, 0, &loc, &written);
   } else {
     if (key.size() > kch::kMaxFieldSize ||
         decision.value.size() > kch::kMaxFieldSize - key.size()) {
       return Status::Invalid("record too large");
     }
-    // Encoded before anything else: key and value may point into the old record's buffer.
-    kch::EncodeRecord(RecordKind::kValue, key, decision.value, decision.xt, &encoded);
+    // Key and value may point into the old record: appending never overwrites it.
+    status = Append(RecordKind::kValue, key, decision.value, decision.xt, &loc, &written);
   }
-  uint64_t loc;
-  Status status = Append(encoded, &loc);
   if (!status.ok()) return status;
-  int64_t size = static_cast<int64_t>(encoded.size());
+  int64_t size = static_cast<int64_t>(written);
   if (decision.op == Decision::kRemove) {
     shard.table.EraseAt(pos);
     shard.count.fetch_sub(1, std::memory_order_relaxed);
@@ -676,15 +705,29 @@ Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_
   return Status::OK();
 }
 
-Status FileHashEngine::Append(const std::string& encoded, uint64_t* loc) {
+Status FileHashEngine::Append(RecordKind kind, std::string_view key, std::string_view value,
+                              int64_t xt, uint64_t* loc, uint64_t* size) {
+  const uint64_t n = kch::RecordSize(key, value);
   std::lock_guard<std::mutex> lock(append_mu_);
-  if (end_ + encoded.size() > kch::kMaxOffset) return Status::System(path_ + ": file too large");
+  if (end_ + n > kch::kMaxOffset) return Status::System(path_ + ": file too large");
   // On failure end_ stays put: the next append overwrites whatever part was written.
-  Status status = kch::PwriteFull(fd_, encoded.data(), encoded.size(), end_);
-  if (!status.ok()) return status;
+  if (char* p = map_.Allocate(end_, n)) {
+    kch::EncodeRecordTo(p, kind, key, value, xt);
+    if (options_.autosync) {
+      Status status = map_.Sync(end_, end_ + n);
+      if (!status.ok()) return status;
+    }
+  } else {
+    thread_local std::string encoded;
+    kch::EncodeRecord(kind, key, value, xt, &encoded);
+    Status status = kch::PwriteFull(fd_, encoded.data(), n, end_);
+    if (encoded.capacity() > (size_t{1} << 20)) std::string().swap(encoded);
+    if (!status.ok()) return status;
+  }
   if (options_.autosync && ::fdatasync(fd_) != 0) return kch::ErrnoStatus(path_);
-  *loc = PackLoc(end_, encoded.size());
-  end_ += encoded.size();
+  *loc = PackLoc(end_, n);
+  *size = n;
+  end_ += n;
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   return Status::OK();
 }
@@ -752,9 +795,11 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
   uint64_t file_id = NewFileId();
   char header[kFileHeaderSize];
   kch::EncodeFileHeader(file_id, header);
+  map_.Detach();  // no page of it may outlive the truncation
   if (::ftruncate(fd_, static_cast<off_t>(kFileHeaderSize)) != 0) return kch::ErrnoStatus(path_);
   Status status = kch::PwriteFull(fd_, header, sizeof(header), 0);
   if (status.ok() && ::fdatasync(fd_) != 0) status = kch::ErrnoStatus(path_);
+  map_.Attach(fd_, kFileHeaderSize, /*writable=*/true);
   if (!status.ok()) return status;
   file_id_ = file_id;
   end_ = kFileHeaderSize;
@@ -772,6 +817,8 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
 Status FileHashEngine::Synchronize(bool hard) {
   if (!hard || options_.readonly) return Status::OK();  // soft: already in the page cache
   std::lock_guard<std::mutex> lock(append_mu_);
+  Status status = map_.Sync(0, end_);
+  if (!status.ok()) return status;
   if (::fdatasync(fd_) != 0) return kch::ErrnoStatus(path_);
   return Status::OK();
 }
@@ -800,13 +847,14 @@ void FileHashEngine::AddStatus(std::map<std::string, std::string>* status) const
 // ---------------------------------------------------------------------------------------
 // Compaction
 
-void FileHashEngine::MaybeScheduleCompaction() {
-  if (!bg_thread_.joinable()) return;
+bool FileHashEngine::CompactionWanted() const {
   int64_t waste = garbage();
-  if (waste < options_.compact_min_garbage ||
-      static_cast<double>(waste) < options_.compact_ratio * static_cast<double>(Size())) {
-    return;
-  }
+  return waste >= options_.compact_min_garbage &&
+         static_cast<double>(waste) >= options_.compact_ratio * static_cast<double>(Size());
+}
+
+void FileHashEngine::MaybeScheduleCompaction() {
+  if (!bg_thread_.joinable() || !CompactionWanted()) return;
   if (bg_scheduled_.exchange(true)) return;
   {
     std::lock_guard<std::mutex> lock(bg_mu_);
@@ -826,7 +874,13 @@ void FileHashEngine::CompactionLoop() {
     lock.lock();
     // After a failure (a full disk, say) wait before trying again, rather than on every write.
     if (!status.ok()) bg_cv_.wait_for(lock, kRetryAfterFailure, [this] { return bg_stop_; });
-    bg_scheduled_.store(false);
+    // Writes made during the compaction found it scheduled and asked for nothing: if they
+    // left enough garbage, go again rather than wait for a write that may never come.
+    if (status.ok() && CompactionWanted()) {
+      bg_wanted_ = true;
+    } else {
+      bg_scheduled_.store(false);
+    }
   }
 }
 
@@ -926,8 +980,9 @@ Status FileHashEngine::CompactLocked() {
       }
     }
     for (const Slot& slot : slots) {
-      // Read through the old fd we captured (ReadAt uses fd_, the same file here).
-      status = ReadAt(slot.loc, &buf, &record);
+      // Read through the old fd we captured (ReadAt uses fd_, the same file here), not the
+      // mapping: holding no lock, we must not touch what a Clear() may unmap.
+      status = ReadAt(slot.loc, &buf, &record, /*via_map=*/false);
       if (!status.ok()) return abandon(status);
       uint64_t new_loc = PackLoc(out.pos(), record.size);
       status = out.Add(std::string_view(buf.data(), record.size));
@@ -995,10 +1050,12 @@ Status FileHashEngine::CompactLocked() {
       if (!table.at(p).empty()) table.at(p).loc = remapped[i][next++];
     }
   }
+  map_.Detach();
   ::close(old_fd);
   fd_ = new_fd;
   file_id_ = new_id;
   end_ = out.pos();
+  map_.Attach(fd_, end_, /*writable=*/true);
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   compactions_.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
