@@ -345,7 +345,7 @@ Status FileHashEngine::OpenFiles() {
     if (!status.ok()) return status;
   }
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
-  map_.Attach(fd_, end_, !readonly);
+  AttachMapping();
   if (!readonly) {
     // From now on the index in memory is the only truth: a crash must not find the old
     // index file and trust it. A leftover compaction file is useless too.
@@ -544,6 +544,13 @@ void FileHashEngine::Close() {
 }
 
 FileHashEngine::~FileHashEngine() { Close(); }
+
+void FileHashEngine::AttachMapping() {
+  // Without the file lock another process may shrink the file under us: a store or load in
+  // a mapping past its end would be a SIGBUS, where pread/pwrite only fail.
+  if (options_.nolock) return;
+  map_.Attach(fd_, end_, !options_.readonly);
+}
 
 // ---------------------------------------------------------------------------------------
 // Index access
@@ -799,10 +806,10 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
   if (::ftruncate(fd_, static_cast<off_t>(kFileHeaderSize)) != 0) return kch::ErrnoStatus(path_);
   Status status = kch::PwriteFull(fd_, header, sizeof(header), 0);
   if (status.ok() && ::fdatasync(fd_) != 0) status = kch::ErrnoStatus(path_);
-  map_.Attach(fd_, kFileHeaderSize, /*writable=*/true);
-  if (!status.ok()) return status;
+  if (!status.ok()) return status;  // unmapped: pread/pwrite from now on
   file_id_ = file_id;
   end_ = kFileHeaderSize;
+  AttachMapping();
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   live_bytes_.store(0, std::memory_order_relaxed);
   for (size_t i = 0; i < kShards; ++i) {
@@ -1055,7 +1062,7 @@ Status FileHashEngine::CompactLocked() {
   fd_ = new_fd;
   file_id_ = new_id;
   end_ = out.pos();
-  map_.Attach(fd_, end_, /*writable=*/true);
+  AttachMapping();
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   compactions_.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();

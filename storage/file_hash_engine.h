@@ -100,6 +100,8 @@ class FileHashEngine : public Engine {
   Status RebuildIndex();
   Status WriteIndexFile();
   void Close();
+  // Maps the data file [0, end_) (caller holds every lock, or is opening).
+  void AttachMapping();
 
   Shard& ShardOf(uint64_t hash) const;
   // Reads and verifies the record at `loc`: *record points into the mapping, or into *buf
