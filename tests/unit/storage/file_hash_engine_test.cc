@@ -323,6 +323,33 @@ TEST_F(FileHashTest, MappingSurvivesGrowthClearAndCompaction) {
   EXPECT_EQ(value, big + "72");
 }
 
+// Under -onl nothing is mapped: every append is a pwrite and every read a pread, with the
+// same results, and the file never holds more than its data.
+TEST_F(FileHashTest, NolockWorksWithoutTheMapping) {
+  OpenOptions nolock = TryLock();
+  nolock.nolock = true;
+  std::map<std::string, std::string> before;
+  {
+    std::unique_ptr<DB> db = OpenDB(path_, false, nullptr, nolock);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(db->Set(Key(i), "gone").ok());
+    ASSERT_TRUE(db->Clear().ok());
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(db->Set(Key(i % 400), Value(i, 4)).ok());
+    for (int i = 0; i < 400; i += 6) ASSERT_TRUE(db->Remove(Key(i)).ok());
+    ASSERT_TRUE(db->Vacuum(0).ok());
+    ASSERT_TRUE(db->Set("last", "one").ok());
+    ASSERT_TRUE(db->Synchronize(true).ok());
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(path_)), db->Size());
+    before = Contents(db.get());
+    fs::copy_file(path_, dir_ + "/copy.kch");
+  }
+  std::unique_ptr<DB> db = OpenDB(path_);
+  EXPECT_EQ(db->GetStatus().at("recovered"), "0");
+  EXPECT_EQ(Contents(db.get()), before);
+  db = OpenDB(dir_ + "/copy.kch");
+  EXPECT_EQ(db->GetStatus().at("recovered"), "1");
+  EXPECT_EQ(Contents(db.get()), before);
+}
+
 TEST_F(FileHashTest, TornTailsAndFlippedBytesNeverGiveWrongValues) {
   // Record offsets, from the format: a 64-byte header, then 24-byte record headers.
   std::vector<uint64_t> ends;
