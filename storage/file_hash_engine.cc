@@ -25,6 +25,9 @@ namespace kch {
 struct alignas(64) Shard {
   std::mutex mu;
   SlotTable table{0};
+  // Bumped (under mu) by every change of the table or of what its slots point to, so that
+  // a cursor can tell that its slot and record are still what it read.
+  uint64_t version = 0;
   // Atomic only so that Count() can read it without the lock.
   std::atomic<int64_t> count{0};
 };
@@ -136,7 +139,7 @@ class FileHashEngine::CursorImpl : public EngineCursor {
     bool found;
     Status status = engine_->Find(shard, hash, key, &pos, &found, &buf_, &record_);
     if (!status.ok() || !found) return Unposition(status);
-    SetPosition(index, hash, key);
+    SetPosition(index, shard, pos, hash, key);
     return Status::OK();
   }
 
@@ -172,10 +175,11 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       removed = decision.op == Decision::kRemove;
     }
     if (removed || step) {
-      // The position still names the visited record, which may be gone now. Unpositioned
-      // past the end is not an error here: the visit itself succeeded.
-      status = engine_->Seek(shard, hash_, key_, /*inclusive=*/false, &pos);
-      if (!status.ok()) return status;
+      // The slots are in scan order, and this visit changed at most the visited slot (a
+      // removal pulls the entries after it back by one): the successor is the next entry
+      // at or (if the record is still there) after pos. Unpositioned past the end is not
+      // an error here: the visit itself succeeded.
+      pos = NextEntry(shard, removed ? pos : pos + 1);
       if (pos < shard.table.capacity()) {
         status = PositionAt(shard_, shard, pos);
       } else {
@@ -192,10 +196,19 @@ class FileHashEngine::CursorImpl : public EngineCursor {
     return status.ok() ? Status::NoRec() : status;
   }
 
-  void SetPosition(size_t shard, uint64_t hash, std::string_view key) {
+  static size_t NextEntry(const Shard& shard, size_t p) {
+    while (p < shard.table.capacity() && shard.table.at(p).empty()) ++p;
+    return p;
+  }
+
+  // Positions on the record in slot `pos` of a locked shard, whose record_ is read.
+  void SetPosition(size_t index, const Shard& shard, size_t pos, uint64_t hash,
+                   std::string_view key) {
     positioned_ = true;
     generation_ = engine_->generation_.load(std::memory_order_relaxed);
-    shard_ = shard;
+    shard_ = index;
+    pos_ = pos;
+    version_ = shard.version;
     hash_ = hash;
     key_.assign(key);
   }
@@ -204,7 +217,7 @@ class FileHashEngine::CursorImpl : public EngineCursor {
   Status PositionAt(size_t index, Shard& shard, size_t pos) {
     const Slot& slot = shard.table.at(pos);
     Status status = engine_->ReadAt(slot.loc, &buf_, &record_);
-    if (status.ok()) SetPosition(index, slot.hash, record_.key);
+    if (status.ok()) SetPosition(index, shard, pos, slot.hash, record_.key);
     return status;
   }
 
@@ -217,8 +230,8 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       if (lock->owns_lock()) lock->unlock();  // one shard lock at a time
       *lock = std::unique_lock<std::mutex>(shard.mu);
       if (shard.count.load(std::memory_order_relaxed) == 0) continue;
-      for (size_t p = 0; p < shard.table.capacity(); ++p) {
-        if (shard.table.at(p).empty()) continue;
+      size_t p = NextEntry(shard, 0);
+      if (p < shard.table.capacity()) {
         *pos = p;
         *found = true;
         return PositionAt(i, shard, p);
@@ -237,10 +250,17 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       lock->unlock();
       return Status::OK();  // cleared since we were positioned
     }
-    Status status = engine_->Seek(shard, hash_, key_, inclusive, pos);
-    if (!status.ok()) return status;
+    if (shard.version == version_) {
+      // Nothing in the shard changed since we read our record (so neither did the
+      // mapping record_ points into): no need to search or read it again.
+      *pos = inclusive ? pos_ : NextEntry(shard, pos_ + 1);
+    } else {
+      Status status = engine_->Seek(shard, hash_, key_, inclusive, pos);
+      if (!status.ok()) return status;
+    }
     if (*pos < shard.table.capacity()) {
       *found = true;
+      if (inclusive && *pos == pos_ && shard.version == version_) return Status::OK();
       return PositionAt(shard_, shard, *pos);
     }
     return Locate(shard_ + 1, lock, pos, found);
@@ -250,9 +270,11 @@ class FileHashEngine::CursorImpl : public EngineCursor {
   bool positioned_ = false;
   uint64_t generation_ = 0;
   size_t shard_ = 0;
+  size_t pos_ = 0;        // slot of the current record, valid while the shard's version is
+  uint64_t version_ = 0;  // the shard's version when record_ was read
   uint64_t hash_ = 0;
   std::string key_;
-  std::string buf_;  // holds record_
+  std::string buf_;  // holds record_ when it was read with pread
   RecordView record_;
 };
 
@@ -694,6 +716,7 @@ Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_
     status = Append(RecordKind::kValue, key, decision.value, decision.xt, &loc, &written);
   }
   if (!status.ok()) return status;
+  ++shard.version;
   int64_t size = static_cast<int64_t>(written);
   if (decision.op == Decision::kRemove) {
     shard.table.EraseAt(pos);
@@ -815,6 +838,7 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
   for (size_t i = 0; i < kShards; ++i) {
     shards_[i].table.Reset(initial_bits_);
     shards_[i].count.store(0, std::memory_order_relaxed);
+    ++shards_[i].version;
   }
   generation_.fetch_add(1, std::memory_order_relaxed);
   if (while_locked) while_locked();
@@ -1056,6 +1080,7 @@ Status FileHashEngine::CompactLocked() {
     for (size_t p = 0; p < table.capacity(); ++p) {
       if (!table.at(p).empty()) table.at(p).loc = remapped[i][next++];
     }
+    ++shards_[i].version;  // cursors' records point into the old mapping
   }
   map_.Detach();
   ::close(old_fd);
