@@ -23,8 +23,9 @@
 // held only for the last small catch-up and the remapping of offsets. It runs on Compact()
 // (DB::Vacuum) and on a background thread once garbage passes a ratio.
 //
-// Cursors follow the memory hash engine: they remember (shard, hash, key) and re-seek on
-// every call, so growth, compaction and concurrent changes never invalidate them.
+// Cursors follow the memory hash engine: they remember (shard, hash, key) and re-seek
+// whenever the shard changed since their last call (a per-shard version says so), so growth,
+// compaction and concurrent changes never invalidate them.
 // storage/FORMAT-kch.md describes the files for operators.
 #pragma once
 
