@@ -96,6 +96,7 @@ Status Cursor::Accept(RecordVisitor& visitor, bool writable, bool step) {
     TimedVisitor timed(visitor, now, db_->persistent(), writable, db_->observer_,
                        TimedVisitor::kSkipExpired);
     Status status = cursor_->Accept(timed, writable, engine_step);
+    if (timed.wrote_expiring()) db_->NoteExpiringWrite();
     if (!status.ok()) return status;
     if (!timed.expired()) break;
     if (!engine_step) {

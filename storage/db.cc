@@ -125,6 +125,8 @@ DB::DB(DatabaseSpec spec, OpenOptions options, std::unique_ptr<Engine> engine)
       observer_(sink_.get()) {
   // The GC cursor exists only where records can expire and may be deleted.
   if (!options_.readonly && !spec_.persistent) sweep_cursor_ = engine_->NewCursor();
+  // A file opened with records may hold expiring ones: the first full pass finds out.
+  if (engine_->Count() > 0) NoteExpiringWrite();
 }
 
 DB::~DB() = default;
@@ -138,7 +140,12 @@ Status DB::BeginTransaction(bool hard) {
   return sink_->Begin(hard);
 }
 
-Status DB::EndTransaction(bool commit) { return sink_->End(commit); }
+Status DB::EndTransaction(bool commit) {
+  Status status = sink_->End(commit);
+  // An abort restores records straight through the engine, expiring ones included.
+  if (!commit) NoteExpiringWrite();
+  return status;
+}
 
 Status DB::Occupy(const std::function<Status()>& proc) { return sink_->Occupy(proc); }
 
@@ -150,7 +157,7 @@ Status DB::VisitKey(std::string_view key, RecordVisitor& visitor, bool writable,
   TimedVisitor timed(visitor, now, persistent(), writable, observer_,
                      TimedVisitor::kExpiredAsAbsent);
   Status status = engine_->Accept(key, timed, writable);
-  AddSweepScore(Score(writable));
+  AfterVisit(timed, Score(writable));
   return status;
 }
 
@@ -159,7 +166,7 @@ Status DB::VisitKeys(const std::vector<std::string_view>& keys, RecordVisitor& v
   TimedVisitor timed(visitor, now, persistent(), writable, observer_,
                      TimedVisitor::kExpiredAsAbsent);
   Status status = engine_->AcceptBulk(keys, timed, writable);
-  AddSweepScore(Score(writable) * static_cast<int64_t>(keys.size()));
+  AfterVisit(timed, Score(writable) * static_cast<int64_t>(keys.size()));
   return status;
 }
 
@@ -445,7 +452,7 @@ Status DB::Iterate(RecordVisitor& visitor, bool writable) {
   if (writable && readonly()) return Status::NoPerm();
   TimedVisitor timed(visitor, Now(), persistent(), writable, observer_, TimedVisitor::kSkipExpired);
   Status status = engine_->Iterate(timed, writable);
-  AddSweepScore(Score(writable) * (engine_->Count() / 4));
+  AfterVisit(timed, Score(writable) * (engine_->Count() / 4));
   return status;
 }
 

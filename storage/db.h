@@ -25,7 +25,8 @@ namespace ryoan::storage {
 
 namespace internal {
 class ChangeSink;
-}
+class TimedVisitor;
+}  // namespace internal
 
 // The xt argument value meaning "omitted": the record never expires.
 inline constexpr int64_t kNoXt = INT64_MAX;
@@ -182,6 +183,8 @@ class DB {
 
   // Runs a bounded number of sweeper steps; called when the server is idle.
   void SweepIdle();
+  // Records the sweeper has examined since open (for tests and diagnostics).
+  int64_t swept_records() const { return swept_records_.load(std::memory_order_relaxed); }
 
  private:
   friend class Cursor;
@@ -189,6 +192,8 @@ class DB {
 
   bool persistent() const { return spec_.persistent; }
   bool expired(int64_t xt, int64_t now) const { return !spec_.persistent && now > xt; }
+  // After an engine call made through `timed`: notes an expiring write and adds `score`.
+  void AfterVisit(const internal::TimedVisitor& timed, int64_t score);
   // Visits one key through the timed rules and adds the sweeper score.
   Status VisitKey(std::string_view key, RecordVisitor& visitor, bool writable, int64_t now);
   Status VisitKeys(const std::vector<std::string_view>& keys, RecordVisitor& visitor, bool writable,
@@ -217,6 +222,23 @@ class DB {
   ScoreStripe sweep_scores_[kScoreStripes];
   std::mutex sweep_mutex_;
   std::unique_ptr<EngineCursor> sweep_cursor_;
+  // Whether the sweeper has work (spec/databases.md 4.5): most databases hold no record
+  // with an expiration time, and then examining records is pure cost. Two bits in one word:
+  // kMayExpire says a record with xt < kXtMax may exist; kDirty says one was written since
+  // the current sweep pass began. A pass that ends having kept no expiring record clears
+  // both with one compare-and-swap, which fails if a writer set kDirty meanwhile (its record
+  // may lie behind the cursor). Writers only load the word once both bits are set, so the
+  // common case costs no shared write.
+  static constexpr uint32_t kMayExpire = 1;
+  static constexpr uint32_t kDirty = 2;
+  std::atomic<uint32_t> expiry_state_{0};
+  bool pass_clean_ = false;  // guarded by sweep_mutex_: the GC cursor's pass has kept none
+  std::atomic<int64_t> swept_records_{0};
+  void NoteExpiringWrite();
+  bool SweepNeeded() const;
+  // Caller holds sweep_mutex_. A pass of the GC cursor (or a full sweep) begins / ends.
+  void BeginPass();
+  void EndPass(bool clean);
   template <typename T, size_t kSize, typename Step>
   Status UpdateCounter(std::string_view key, int64_t xt_arg, T* result, Step step);
   void AddSweepScore(int64_t score);

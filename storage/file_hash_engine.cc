@@ -25,6 +25,9 @@ namespace kch {
 struct alignas(64) Shard {
   std::mutex mu;
   SlotTable table{0};
+  // Bumped (under mu) by every change of the table or of what its slots point to, so that
+  // a cursor can tell that its slot and record are still what it read.
+  uint64_t version = 0;
   // Atomic only so that Count() can read it without the lock.
   std::atomic<int64_t> count{0};
 };
@@ -138,7 +141,7 @@ class FileHashEngine::CursorImpl : public EngineCursor {
     bool found;
     Status status = engine_->Find(shard, hash, key, &pos, &found, &buf_, &record_);
     if (!status.ok() || !found) return Unposition(status);
-    SetPosition(index, hash, key);
+    SetPosition(index, shard, pos, hash, key);
     return Status::OK();
   }
 
@@ -174,10 +177,11 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       removed = decision.op == Decision::kRemove;
     }
     if (removed || step) {
-      // The position still names the visited record, which may be gone now. Unpositioned
-      // past the end is not an error here: the visit itself succeeded.
-      status = engine_->Seek(shard, hash_, key_, /*inclusive=*/false, &pos);
-      if (!status.ok()) return status;
+      // The slots are in scan order, and this visit changed at most the visited slot (a
+      // removal pulls the entries after it back by one): the successor is the next entry
+      // at or (if the record is still there) after pos. Unpositioned past the end is not
+      // an error here: the visit itself succeeded.
+      pos = NextEntry(shard, removed ? pos : pos + 1);
       if (pos < shard.table.capacity()) {
         status = PositionAt(shard_, shard, pos);
       } else {
@@ -194,10 +198,19 @@ class FileHashEngine::CursorImpl : public EngineCursor {
     return status.ok() ? Status::NoRec() : status;
   }
 
-  void SetPosition(size_t shard, uint64_t hash, std::string_view key) {
+  static size_t NextEntry(const Shard& shard, size_t p) {
+    while (p < shard.table.capacity() && shard.table.at(p).empty()) ++p;
+    return p;
+  }
+
+  // Positions on the record in slot `pos` of a locked shard, whose record_ is read.
+  void SetPosition(size_t index, const Shard& shard, size_t pos, uint64_t hash,
+                   std::string_view key) {
     positioned_ = true;
     generation_ = engine_->generation_.load(std::memory_order_relaxed);
-    shard_ = shard;
+    shard_ = index;
+    pos_ = pos;
+    version_ = shard.version;
     hash_ = hash;
     key_.assign(key);
   }
@@ -206,7 +219,7 @@ class FileHashEngine::CursorImpl : public EngineCursor {
   Status PositionAt(size_t index, Shard& shard, size_t pos) {
     const Slot& slot = shard.table.at(pos);
     Status status = engine_->ReadAt(slot.loc, &buf_, &record_);
-    if (status.ok()) SetPosition(index, slot.hash, record_.key);
+    if (status.ok()) SetPosition(index, shard, pos, slot.hash, record_.key);
     return status;
   }
 
@@ -219,8 +232,8 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       if (lock->owns_lock()) lock->unlock();  // one shard lock at a time
       *lock = std::unique_lock<std::mutex>(shard.mu);
       if (shard.count.load(std::memory_order_relaxed) == 0) continue;
-      for (size_t p = 0; p < shard.table.capacity(); ++p) {
-        if (shard.table.at(p).empty()) continue;
+      size_t p = NextEntry(shard, 0);
+      if (p < shard.table.capacity()) {
         *pos = p;
         *found = true;
         return PositionAt(i, shard, p);
@@ -239,10 +252,17 @@ class FileHashEngine::CursorImpl : public EngineCursor {
       lock->unlock();
       return Status::OK();  // cleared since we were positioned
     }
-    Status status = engine_->Seek(shard, hash_, key_, inclusive, pos);
-    if (!status.ok()) return status;
+    if (shard.version == version_) {
+      // Nothing in the shard changed since we read our record (so neither did the
+      // mapping record_ points into): no need to search or read it again.
+      *pos = inclusive ? pos_ : NextEntry(shard, pos_ + 1);
+    } else {
+      Status status = engine_->Seek(shard, hash_, key_, inclusive, pos);
+      if (!status.ok()) return status;
+    }
     if (*pos < shard.table.capacity()) {
       *found = true;
+      if (inclusive && *pos == pos_ && shard.version == version_) return Status::OK();
       return PositionAt(shard_, shard, *pos);
     }
     return Locate(shard_ + 1, lock, pos, found);
@@ -252,9 +272,11 @@ class FileHashEngine::CursorImpl : public EngineCursor {
   bool positioned_ = false;
   uint64_t generation_ = 0;
   size_t shard_ = 0;
+  size_t pos_ = 0;        // slot of the current record, valid while the shard's version is
+  uint64_t version_ = 0;  // the shard's version when record_ was read
   uint64_t hash_ = 0;
   std::string key_;
-  std::string buf_;  // holds record_
+  std::string buf_;  // holds record_ when it was read with pread
   RecordView record_;
 };
 
@@ -347,6 +369,7 @@ Status FileHashEngine::OpenFiles() {
     if (!status.ok()) return status;
   }
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
+  AttachMapping();
   if (!readonly) {
     // From now on the index in memory is the only truth: a crash must not find the old
     // index file and trust it. A leftover compaction file is useless too.
@@ -456,11 +479,21 @@ Status FileHashEngine::RebuildIndex() {
     }
   }
   if (!scanner.status().ok()) return scanner.status();
-  if (scanner.damaged() && options_.norepair) {
+  bool damaged = scanner.damaged();
+  bool trim = damaged;
+  if (damaged) {
+    // Zeros to the end are the preallocated tail of a file that was not closed cleanly:
+    // the log simply ends there.
+    bool zero = false;
+    Status status = kch::IsZeroRange(fd_, scanner.position(), end_, &zero);
+    if (!status.ok()) return status;
+    damaged = !zero;
+  }
+  if (damaged && options_.norepair) {
     return Broken(path_ + ": the data file has a torn tail at offset " +
                   std::to_string(scanner.position()) + " and automatic repair is disabled (-onr)");
   }
-  if (scanner.damaged() && !options_.readonly) {
+  if (trim && !options_.readonly) {
     if (::ftruncate(fd_, static_cast<off_t>(scanner.position())) != 0 || ::fdatasync(fd_) != 0) {
       return kch::ErrnoStatus(path_);
     }
@@ -521,9 +554,13 @@ void FileHashEngine::Close() {
     bg_thread_.join();
   }
   if (fd_ < 0) return;
+  map_.Detach();
   if (!options_.readonly && !closed_) {
-    // The index may only be trusted if every record it points to is on disk.
-    if (::fdatasync(fd_) == 0) WriteIndexFile().ok();
+    // The index may only be trusted if every record it points to is on disk, and it
+    // describes a file that ends with its last record.
+    if (::ftruncate(fd_, static_cast<off_t>(end_)) == 0 && ::fdatasync(fd_) == 0) {
+      WriteIndexFile().ok();
+    }
   }
   ::close(fd_);
   fd_ = -1;
@@ -532,33 +569,54 @@ void FileHashEngine::Close() {
 
 FileHashEngine::~FileHashEngine() { Close(); }
 
+void FileHashEngine::AttachMapping() {
+  // Without the file lock another process may shrink the file under us: a store or load in
+  // a mapping past its end would be a SIGBUS, where pread/pwrite only fail.
+  if (options_.nolock) return;
+  map_.Attach(fd_, end_, !options_.readonly);
+}
+
 // ---------------------------------------------------------------------------------------
 // Index access
 
 Shard& FileHashEngine::ShardOf(uint64_t hash) const { return shards_[hash & (kShards - 1)]; }
 
-Status FileHashEngine::ReadAt(uint64_t loc, std::string* buf, RecordView* record) const {
+Status FileHashEngine::ReadAt(uint64_t loc, std::string* buf, RecordView* record,
+                              bool via_map) const {
   uint64_t offset = LocOffset(loc);
   uint64_t size = LocSize(loc);
-  size_t got = 0;
   uint64_t need = 0;
+  auto broken = [&] {
+    return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+  };
+  // Bytes [offset, offset + n): in the mapping, else read into *buf.
+  auto fetch = [&](uint64_t n, std::string_view* out) {
+    if (const char* p = via_map ? map_.Read(offset, n) : nullptr) {
+      *out = std::string_view(p, n);
+      return Status::OK();
+    }
+    buf->resize(n);
+    size_t got = 0;
+    Status status = kch::PreadFull(fd_, buf->data(), n, offset, &got);
+    *out = std::string_view(buf->data(), got);
+    return status;
+  };
+  std::string_view data;
   if (size == 0) {  // a big record: its header says how big
-    buf->resize(kch::kRecordHeaderSize);
-    Status status = kch::PreadFull(fd_, buf->data(), buf->size(), offset, &got);
+    Status status = fetch(kch::kRecordHeaderSize, &data);
     if (!status.ok()) return status;
     // A damaged size field must not make us allocate gigabytes: the record ends in the file.
-    if (got != buf->size() || kch::DecodeRecord(*buf, record, &need) != kch::Decoded::kShort ||
+    if (kch::DecodeRecord(data, record, &need) != kch::Decoded::kShort ||
         need > static_cast<uint64_t>(Size()) - offset) {
-      return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+      return broken();
     }
     size = need;
   }
-  buf->resize(size);
-  Status status = kch::PreadFull(fd_, buf->data(), size, offset, &got);
+  Status status = fetch(size, &data);
   if (!status.ok()) return status;
-  if (got != size || kch::DecodeRecord(*buf, record, &need) != kch::Decoded::kOk ||
+  if (data.size() != size || kch::DecodeRecord(data, record, &need) != kch::Decoded::kOk ||
       record->kind != RecordKind::kValue) {
-    return Broken(path_ + ": broken record at offset " + std::to_string(offset));
+    return broken();
   }
   return Status::OK();
 }
@@ -646,21 +704,22 @@ Status FileHashEngine::VisitLocked(Shard& shard, uint64_t hash, std::string_view
 Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_size, uint64_t hash,
                              std::string_view key, const Decision& decision) {
   if (decision.op == Decision::kRemove && !found) return Status::OK();
-  std::string encoded;
+  uint64_t loc;
+  uint64_t written;
+  Status status;
   if (decision.op == Decision::kRemove) {
-    kch::EncodeRecord(RecordKind::kTombstone, key, {}, 0, &encoded);
+    status = Append(RecordKind::kTombstone, key, {}, 0, &loc, &written);
   } else {
     if (key.size() > kch::kMaxFieldSize ||
         decision.value.size() > kch::kMaxFieldSize - key.size()) {
       return Status::Invalid("record too large");
     }
-    // Encoded before anything else: key and value may point into the old record's buffer.
-    kch::EncodeRecord(RecordKind::kValue, key, decision.value, decision.xt, &encoded);
+    // Key and value may point into the old record: appending never overwrites it.
+    status = Append(RecordKind::kValue, key, decision.value, decision.xt, &loc, &written);
   }
-  uint64_t loc;
-  Status status = Append(encoded, &loc);
   if (!status.ok()) return status;
-  int64_t size = static_cast<int64_t>(encoded.size());
+  ++shard.version;
+  int64_t size = static_cast<int64_t>(written);
   if (decision.op == Decision::kRemove) {
     shard.table.EraseAt(pos);
     shard.count.fetch_sub(1, std::memory_order_relaxed);
@@ -678,20 +737,47 @@ Status FileHashEngine::Apply(Shard& shard, size_t pos, bool found, uint64_t old_
   return Status::OK();
 }
 
-Status FileHashEngine::Append(const std::string& encoded, uint64_t* loc) {
+void FileHashEngine::CutOffFailedAppend(uint64_t n) {
+  // Bytes below map_.allocated() are mapped: the file must not shrink under them, so they are
+  // zeroed (their blocks exist, so this needs no space), and only what lies beyond is cut.
+  uint64_t allocated = map_.allocated();
+  if (end_ < allocated) {
+    std::string zeros(std::min(n, allocated - end_), '\0');
+    (void)kch::PwriteFull(fd_, zeros.data(), zeros.size(), end_);
+  }
+  (void)::ftruncate(fd_, static_cast<off_t>(std::max(end_, allocated)));
+}
+
+Status FileHashEngine::Append(RecordKind kind, std::string_view key, std::string_view value,
+                              int64_t xt, uint64_t* loc, uint64_t* size) {
+  const uint64_t n = kch::RecordSize(key, value);
   std::lock_guard<std::mutex> lock(append_mu_);
-  if (end_ + encoded.size() > kch::kMaxOffset) return Status::System(path_ + ": file too large");
-  Status status = kch::PwriteFull(fd_, encoded.data(), encoded.size(), end_);
-  if (status.ok() && options_.autosync && ::fdatasync(fd_) != 0)
-    status = kch::ErrnoStatus("fdatasync");
-  if (!status.ok()) {
-    // end_ stays put, and whatever part was written (a full disk writes part of a record)
-    // is cut off: left past a later, shorter record it would read as a torn tail.
-    (void)::ftruncate(fd_, static_cast<off_t>(end_));
+  if (end_ + n > kch::kMaxOffset) return Status::System(path_ + ": file too large");
+  // On failure end_ stays put: the next append overwrites whatever part was written.
+  if (char* p = map_.Allocate(end_, n)) {
+    kch::EncodeRecordTo(p, kind, key, value, xt);
+    if (options_.autosync) {
+      Status status = map_.Sync(end_, end_ + n);
+      if (!status.ok()) return Status::System(path_ + ": " + status.message());
+    }
+  } else {
+    thread_local std::string encoded;
+    kch::EncodeRecord(kind, key, value, xt, &encoded);
+    Status status = kch::PwriteFull(fd_, encoded.data(), n, end_);
+    map_.NotePwrite(status.ok());
+    if (encoded.capacity() > (size_t{1} << 20)) std::string().swap(encoded);
+    if (!status.ok()) {
+      CutOffFailedAppend(n);
+      return Status::System(path_ + ": " + status.message());
+    }
+  }
+  if (options_.autosync && ::fdatasync(fd_) != 0) {
+    Status status = kch::ErrnoStatus("fdatasync");
     return Status::System(path_ + ": " + status.message());
   }
-  *loc = PackLoc(end_, encoded.size());
-  end_ += encoded.size();
+  *loc = PackLoc(end_, n);
+  *size = n;
+  end_ += n;
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   return Status::OK();
 }
@@ -759,17 +845,20 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
   uint64_t file_id = NewFileId();
   char header[kFileHeaderSize];
   kch::EncodeFileHeader(file_id, header);
+  map_.Detach();  // no page of it may outlive the truncation
   if (::ftruncate(fd_, static_cast<off_t>(kFileHeaderSize)) != 0) return kch::ErrnoStatus(path_);
   Status status = kch::PwriteFull(fd_, header, sizeof(header), 0);
   if (status.ok() && ::fdatasync(fd_) != 0) status = kch::ErrnoStatus(path_);
-  if (!status.ok()) return status;
+  if (!status.ok()) return status;  // unmapped: pread/pwrite from now on
   file_id_ = file_id;
   end_ = kFileHeaderSize;
+  AttachMapping();
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   live_bytes_.store(0, std::memory_order_relaxed);
   for (size_t i = 0; i < kShards; ++i) {
     shards_[i].table.Reset(initial_bits_);
     shards_[i].count.store(0, std::memory_order_relaxed);
+    ++shards_[i].version;
   }
   generation_.fetch_add(1, std::memory_order_relaxed);
   if (while_locked) while_locked();
@@ -779,6 +868,8 @@ Status FileHashEngine::ClearWith(const std::function<void()>& while_locked) {
 Status FileHashEngine::Synchronize(bool hard) {
   if (!hard || options_.readonly) return Status::OK();  // soft: already in the page cache
   std::lock_guard<std::mutex> lock(append_mu_);
+  Status status = map_.Sync(0, end_);
+  if (!status.ok()) return status;
   if (::fdatasync(fd_) != 0) return kch::ErrnoStatus(path_);
   return Status::OK();
 }
@@ -807,13 +898,14 @@ void FileHashEngine::AddStatus(std::map<std::string, std::string>* status) const
 // ---------------------------------------------------------------------------------------
 // Compaction
 
-void FileHashEngine::MaybeScheduleCompaction() {
-  if (!bg_thread_.joinable()) return;
+bool FileHashEngine::CompactionWanted() const {
   int64_t waste = garbage();
-  if (waste < options_.compact_min_garbage ||
-      static_cast<double>(waste) < options_.compact_ratio * static_cast<double>(Size())) {
-    return;
-  }
+  return waste >= options_.compact_min_garbage &&
+         static_cast<double>(waste) >= options_.compact_ratio * static_cast<double>(Size());
+}
+
+void FileHashEngine::MaybeScheduleCompaction() {
+  if (!bg_thread_.joinable() || !CompactionWanted()) return;
   if (bg_scheduled_.exchange(true)) return;
   {
     std::lock_guard<std::mutex> lock(bg_mu_);
@@ -833,7 +925,13 @@ void FileHashEngine::CompactionLoop() {
     lock.lock();
     // After a failure (a full disk, say) wait before trying again, rather than on every write.
     if (!status.ok()) bg_cv_.wait_for(lock, kRetryAfterFailure, [this] { return bg_stop_; });
-    bg_scheduled_.store(false);
+    // Writes made during the compaction found it scheduled and asked for nothing: if they
+    // left enough garbage, go again rather than wait for a write that may never come.
+    if (status.ok() && CompactionWanted()) {
+      bg_wanted_ = true;
+    } else {
+      bg_scheduled_.store(false);
+    }
   }
 }
 
@@ -933,8 +1031,9 @@ Status FileHashEngine::CompactLocked() {
       }
     }
     for (const Slot& slot : slots) {
-      // Read through the old fd we captured (ReadAt uses fd_, the same file here).
-      status = ReadAt(slot.loc, &buf, &record);
+      // Read through the old fd we captured (ReadAt uses fd_, the same file here), not the
+      // mapping: holding no lock, we must not touch what a Clear() may unmap.
+      status = ReadAt(slot.loc, &buf, &record, /*via_map=*/false);
       if (!status.ok()) return abandon(status);
       uint64_t new_loc = PackLoc(out.pos(), record.size);
       status = out.Add(std::string_view(buf.data(), record.size));
@@ -1001,11 +1100,14 @@ Status FileHashEngine::CompactLocked() {
     for (size_t p = 0; p < table.capacity(); ++p) {
       if (!table.at(p).empty()) table.at(p).loc = remapped[i][next++];
     }
+    ++shards_[i].version;  // cursors' records point into the old mapping
   }
+  map_.Detach();
   ::close(old_fd);
   fd_ = new_fd;
   file_id_ = new_id;
   end_ = out.pos();
+  AttachMapping();
   size_.store(static_cast<int64_t>(end_), std::memory_order_relaxed);
   compactions_.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();

@@ -1,27 +1,31 @@
 // FileHashEngine: the on-disk hash database (.kch, .hdb, #type=kch/hdb/hash).
 //
 // Storage: an append-only data file of checksummed records (record_log.h). A write appends
-// one record (a tombstone for a removal) with pwrite before the operation returns, so an
-// acknowledged write is in the page cache and survives the death of the process; then it
-// swings the key's index slot to the new record. Reads pread the record and verify its
+// one record (a tombstone for a removal) before the operation returns, by a store into a
+// shared mapping of the file's preallocated tail (file_hash_mapping.h), or a pwrite where
+// the mapping is unavailable. Either way an acknowledged write is in the page cache and
+// survives the death of the process; then the write swings the key's index slot to the new
+// record. Reads find the record through the mapping (pread otherwise) and verify its
 // checksum: damage gives Status Broken, never wrong bytes.
 //
 // Index: 64 shards chosen by the low bits of the key hash, each a mutex and a SlotTable
 // (file_hash_index.h) of 16-byte slots sorted by (hash, key). Appends are serialized by one
 // short append lock taken inside the shard lock.
 //
-// Durability: a clean close writes the index to "<path>.idx" (checked against the data
-// file's id and size) after an fdatasync. Opening for writing deletes it, so a later crash
-// never trusts a stale index; without a valid index the engine rebuilds one by replaying the
-// records, and truncates a torn tail. Synchronize(true), or autosync, fdatasyncs the data.
+// Durability: a clean close trims the preallocated tail and writes the index to
+// "<path>.idx" (checked against the data file's id and size) after an fdatasync. Opening for
+// writing deletes it, so a later crash never trusts a stale index; without a valid index the engine
+// rebuilds one by replaying the records, stopping at a zero-filled (preallocated) tail or cutting
+// off a torn one. Synchronize(true), or autosync, msyncs and fdatasyncs the data.
 //
 // Compaction rewrites the live records into "<path>.tmp" while readers and writers go on,
 // copies what was appended meanwhile, then renames it over the data file with every lock
 // held only for the last small catch-up and the remapping of offsets. It runs on Compact()
 // (DB::Vacuum) and on a background thread once garbage passes a ratio.
 //
-// Cursors follow the memory hash engine: they remember (shard, hash, key) and re-seek on
-// every call, so growth, compaction and concurrent changes never invalidate them.
+// Cursors follow the memory hash engine: they remember (shard, hash, key) and re-seek
+// whenever the shard changed since their last call (a per-shard version says so), so growth,
+// compaction and concurrent changes never invalidate them.
 // storage/FORMAT-kch.md describes the files for operators.
 #pragma once
 
@@ -35,12 +39,14 @@
 #include <thread>
 
 #include "storage/engine.h"
+#include "storage/file_hash_mapping.h"
 
 namespace ryoan::storage {
 
 namespace kch {
 struct Shard;
 struct RecordView;
+enum class RecordKind : uint8_t;
 }  // namespace kch
 
 class FileHashEngine : public Engine {
@@ -95,10 +101,14 @@ class FileHashEngine : public Engine {
   Status RebuildIndex();
   Status WriteIndexFile();
   void Close();
+  // Maps the data file [0, end_) (caller holds every lock, or is opening).
+  void AttachMapping();
 
   Shard& ShardOf(uint64_t hash) const;
-  // Reads and verifies the record at `loc` into *buf.
-  Status ReadAt(uint64_t loc, std::string* buf, kch::RecordView* record) const;
+  // Reads and verifies the record at `loc`: *record points into the mapping, or into *buf
+  // when the record is read with pread (always, with via_map false: for readers that hold no
+  // lock, which a Clear() could unmap under).
+  Status ReadAt(uint64_t loc, std::string* buf, kch::RecordView* record, bool via_map = true) const;
   // Finds (hash, key) in a locked shard: *pos is its slot or where it would go. When found,
   // *record (backed by *buf) is the record.
   Status Find(Shard& shard, uint64_t hash, std::string_view key, size_t* pos, bool* found,
@@ -113,8 +123,14 @@ class FileHashEngine : public Engine {
                std::string_view key, const Decision& decision);
   // Puts a new slot for (hash, key) at `pos`, growing the table when needed.
   Status InsertNew(Shard& shard, uint64_t hash, std::string_view key, size_t pos, uint64_t loc);
-  // Appends one encoded record; returns its location.
-  Status Append(const std::string& encoded, uint64_t* loc);
+  // Appends one record; returns its location and size.
+  Status Append(kch::RecordKind kind, std::string_view key, std::string_view value, int64_t xt,
+                uint64_t* loc, uint64_t* size);
+  // After a refused pwrite of an n-byte record at end_ (a full disk writes part of one):
+  // removes the part written, which past a later, shorter record would read as a torn tail.
+  void CutOffFailedAppend(uint64_t n);
+  // Whether garbage passes both thresholds of automatic compaction.
+  bool CompactionWanted() const;
   void MaybeScheduleCompaction();
   void CompactionLoop();
   Status CompactLocked();
@@ -129,6 +145,8 @@ class FileHashEngine : public Engine {
   // least their shard lock.
   int fd_ = -1;
   uint64_t file_id_ = 0;
+  // Changes only with every shard lock and append_mu_ held; grows under append_mu_.
+  kch::LogMapping map_;
   std::mutex append_mu_;
   uint64_t end_ = 0;              // guarded by append_mu_
   std::atomic<int64_t> size_{0};  // = end_, for lock-free Size()

@@ -20,8 +20,12 @@ constexpr uint16_t kRecordMagic = 0xC3A5;
 
 void EncodeRecord(RecordKind kind, std::string_view key, std::string_view value, int64_t xt,
                   std::string* out) {
-  out->resize(kRecordHeaderSize + key.size() + value.size());
-  char* p = out->data();
+  out->resize(RecordSize(key, value));
+  EncodeRecordTo(out->data(), kind, key, value, xt);
+}
+
+void EncodeRecordTo(char* p, RecordKind kind, std::string_view key, std::string_view value,
+                    int64_t xt) {
   EncodeFixed16(p + 4, kRecordMagic);
   p[6] = static_cast<char>(kind);
   p[7] = 0;
@@ -30,7 +34,7 @@ void EncodeRecord(RecordKind kind, std::string_view key, std::string_view value,
   EncodeFixed64(p + 16, static_cast<uint64_t>(xt));
   if (!key.empty()) std::memcpy(p + kRecordHeaderSize, key.data(), key.size());
   if (!value.empty()) std::memcpy(p + kRecordHeaderSize + key.size(), value.data(), value.size());
-  EncodeFixed32(p, Crc32cExtend(0, p + 4, out->size() - 4));
+  EncodeFixed32(p, Crc32cExtend(0, p + 4, RecordSize(key, value) - 4));
 }
 
 Decoded DecodeRecord(std::string_view data, RecordView* record, uint64_t* need) {
@@ -112,6 +116,21 @@ Status PwriteFull(int fd, const void* buf, size_t n, uint64_t offset) {
       return ErrnoStatus("pwrite");
     }
     done += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
+Status IsZeroRange(int fd, uint64_t from, uint64_t to, bool* zero) {
+  *zero = true;
+  std::string buf;
+  while (from < to && *zero) {
+    buf.resize(std::min<uint64_t>(to - from, uint64_t{1} << 20));
+    size_t got = 0;
+    Status status = PreadFull(fd, buf.data(), buf.size(), from, &got);
+    if (!status.ok()) return status;
+    if (got != buf.size()) return Status::System("pread: the file shrank");
+    *zero = std::all_of(buf.begin(), buf.end(), [](char c) { return c == 0; });
+    from += got;
   }
   return Status::OK();
 }

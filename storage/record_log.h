@@ -45,6 +45,13 @@ struct RecordView {
   uint64_t size = 0;  // header + key + value
 };
 
+// Bytes of the encoding of one record.
+inline uint64_t RecordSize(std::string_view key, std::string_view value) {
+  return kRecordHeaderSize + key.size() + value.size();
+}
+// Writes the encoding of one record to p[0, RecordSize(key, value)).
+void EncodeRecordTo(char* p, RecordKind kind, std::string_view key, std::string_view value,
+                    int64_t xt);
 // Replaces *out with the encoding of one record.
 void EncodeRecord(RecordKind kind, std::string_view key, std::string_view value, int64_t xt,
                   std::string* out);
@@ -66,6 +73,8 @@ bool DecodeFileHeader(std::string_view data, uint64_t* file_id);
 // many bytes it got before end of file in *got.
 Status PreadFull(int fd, void* buf, size_t n, uint64_t offset, size_t* got);
 Status PwriteFull(int fd, const void* buf, size_t n, uint64_t offset);
+// Whether bytes [from, to) of the file are all zero (what a preallocated tail holds).
+Status IsZeroRange(int fd, uint64_t from, uint64_t to, bool* zero);
 // fsyncs the directory holding `path`, so that a rename or unlink there is durable.
 Status SyncDirectoryOf(const std::string& path);
 // A Status::System carrying "<what>: <strerror(errno)>".

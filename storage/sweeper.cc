@@ -1,11 +1,14 @@
 // The background removal of expired records and the kt* capacity caps (spec/databases.md
 // 4.5, 4.6). Every operation adds to a score; once it reaches a threshold, the thread that
 // wins a try-lock examines score/256 records at the GC cursor. No request ever pays for more
-// than its share, except an explicit Vacuum(<= 1).
+// than its share, except an explicit Vacuum(<= 1). While no record can expire and no kt* cap
+// is set, there is nothing to remove and the whole mechanism stands still (see
+// DB::expiry_state_).
 #include <algorithm>
 #include <mutex>
 
 #include "storage/db.h"
+#include "storage/timed_visitor.h"
 
 namespace ryoan::storage {
 namespace {
@@ -24,13 +27,19 @@ class SweepVisitor final : public RecordVisitor {
   Decision VisitFull(std::string_view, std::string_view, int64_t xt) override {
     if (spec_.ktcapcnt >= 0 && engine_.Count() > spec_.ktcapcnt) return Decision::Remove();
     if (spec_.ktcapsiz >= 0 && engine_.Size() > spec_.ktcapsiz) return Decision::Remove();
-    return now_ > xt ? Decision::Remove() : Decision::Keep();
+    if (now_ > xt) return Decision::Remove();
+    if (xt < kXtMax) kept_expiring_ = true;
+    return Decision::Keep();
   }
+
+  // Whether a record that will expire later was left in place.
+  bool kept_expiring() const { return kept_expiring_; }
 
  private:
   const Engine& engine_;
   const DatabaseSpec& spec_;
   const int64_t now_;
+  bool kept_expiring_ = false;
 };
 
 }  // namespace
@@ -44,8 +53,36 @@ static size_t ThreadStripe() {
   return stripe;
 }
 
+void DB::NoteExpiringWrite() {
+  constexpr uint32_t kBoth = kMayExpire | kDirty;
+  if (expiry_state_.load(std::memory_order_acquire) != kBoth) {
+    expiry_state_.fetch_or(kBoth, std::memory_order_acq_rel);
+  }
+}
+
+bool DB::SweepNeeded() const {
+  return (expiry_state_.load(std::memory_order_acquire) & kMayExpire) != 0 || spec_.ktcapcnt >= 0 ||
+         spec_.ktcapsiz >= 0;
+}
+
+void DB::BeginPass() {
+  // Writes completed before this point are behind no cursor: the pass will see them.
+  expiry_state_.fetch_and(~kDirty, std::memory_order_acq_rel);
+  pass_clean_ = true;
+}
+
+void DB::EndPass(bool clean) {
+  uint32_t expected = kMayExpire;  // and no expiring write during the pass
+  if (clean) expiry_state_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+}
+
+void DB::AfterVisit(const internal::TimedVisitor& timed, int64_t score) {
+  if (timed.wrote_expiring()) NoteExpiringWrite();
+  AddSweepScore(score);
+}
+
 void DB::AddSweepScore(int64_t score) {
-  if (!sweep_cursor_ || score <= 0) return;
+  if (!sweep_cursor_ || score <= 0 || !SweepNeeded()) return;
   std::atomic<int64_t>& stripe = sweep_scores_[ThreadStripe() % kScoreStripes].score;
   int64_t total = stripe.fetch_add(score, std::memory_order_relaxed) + score;
   if (total < kSweepThreshold) return;
@@ -67,23 +104,42 @@ void DB::SweepSteps(int64_t steps) {
   if (spec_.ktcapcnt >= 0) steps += std::max<int64_t>(0, engine_->Count() - spec_.ktcapcnt);
   bool wrapped = false;
   for (int64_t i = 0; i < steps;) {
-    if (sweep_cursor_->Accept(visitor, /*writable=*/true, /*step=*/true).ok()) {
+    Status status = sweep_cursor_->Accept(visitor, /*writable=*/true, /*step=*/true);
+    if (status.ok()) {
+      swept_records_.fetch_add(1, std::memory_order_relaxed);
+      if (visitor.kept_expiring()) pass_clean_ = false;
       ++i;
       continue;
     }
-    // Unpositioned: at the end (or never started). Wrap to the first record, once per call
-    // so that a small database is not swept repeatedly.
-    if (wrapped || !sweep_cursor_->Jump().ok()) break;
+    // Unpositioned: at the end (or never started). A pass that ran to the end without an
+    // error and kept nothing that expires leaves the sweeper idle.
+    EndPass(pass_clean_ && status.code() == Code::kNoRec);
+    pass_clean_ = false;
+    // Wrap to the first record, once per call so that a small database is not swept
+    // repeatedly.
+    if (wrapped) break;
+    BeginPass();
+    if (!sweep_cursor_->Jump().ok()) {
+      EndPass(pass_clean_);  // empty: nothing can expire
+      break;
+    }
     wrapped = true;
   }
 }
 
 void DB::SweepAll() {
+  std::lock_guard<std::mutex> lock(sweep_mutex_);
   SweepVisitor visitor(*engine_, spec_, Now());
   std::unique_ptr<EngineCursor> cursor = engine_->NewCursor();
-  if (!cursor->Jump().ok()) return;
-  while (cursor->Accept(visitor, /*writable=*/true, /*step=*/true).ok()) {
+  // A full pass of its own; the GC cursor's pass goes on, but may no longer end clean.
+  BeginPass();
+  pass_clean_ = false;
+  Status status = cursor->Jump();
+  while (status.ok()) {
+    status = cursor->Accept(visitor, /*writable=*/true, /*step=*/true);
+    if (status.ok()) swept_records_.fetch_add(1, std::memory_order_relaxed);
   }
+  EndPass(status.code() == Code::kNoRec && !visitor.kept_expiring());
 }
 
 Status DB::Vacuum(int64_t step) {
@@ -100,7 +156,7 @@ Status DB::Vacuum(int64_t step) {
 }
 
 void DB::SweepIdle() {
-  if (!sweep_cursor_) return;
+  if (!sweep_cursor_ || !SweepNeeded()) return;
   std::unique_lock<std::mutex> lock(sweep_mutex_, std::try_to_lock);
   if (lock.owns_lock()) SweepSteps(kIdleRecords);
 }

@@ -51,6 +51,8 @@ class TimedVisitor final : public RecordVisitor {
     return Report(key, inner_.VisitEmpty(key));
   }
 
+  // Whether a decision stored a record that can expire (the sweeper then has work).
+  bool wrote_expiring() const { return wrote_expiring_; }
   // Whether the last record shown to this adapter had expired.
   bool expired() const { return expired_; }
   void reset_expired() { expired_ = false; }
@@ -60,6 +62,7 @@ class TimedVisitor final : public RecordVisitor {
     if (!writable_) return Decision::Keep();
     if (decision.op == Decision::kSet) {
       if (persistent_) decision.xt = kXtMax;
+      if (decision.xt < kXtMax) wrote_expiring_ = true;
       if (sink_ != nullptr) sink_->OnSet(key, before_, decision.value, decision.xt);
     } else if (decision.op == Decision::kRemove) {
       // Also for absent keys: spec/replication.md 4.1 logs removals of missing keys.
@@ -77,6 +80,7 @@ class TimedVisitor final : public RecordVisitor {
   std::optional<ChangeSink::SharedGuard> gate_;
   PreImage before_;  // the record of the current visit
   bool expired_ = false;
+  bool wrote_expiring_ = false;
 };
 
 // A visitor made of two callables, so that each operation reads as a few lines.

@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "tests/integration/test_util.h"
 
@@ -434,6 +436,9 @@ TEST_P(DiskConditionsTest, FileSystemTurnsReadOnlyWhileRunning) {
       if (fd >= 0) ::close(fd);
       return fd < 0 && errno == EROFS;
     }));
+    // A .kch file is written through a shared mapping, which notices a read-only file
+    // system within a millisecond (storage/file_hash_mapping.h): wait that long at least.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
     Model during;
     WriteRecords(rpc, "ro", 20, kReadOnly, &during, &failures);
     EXPECT_GE(failures, 1);

@@ -121,12 +121,101 @@ TYPED_TEST(DBTest, SweeperReclaimsExpiredRecordsInBoundedSteps) {
   db.SetUpdateObserver(nullptr);
 }
 
+TYPED_TEST(DBTest, SweeperExaminesNothingWithoutExpiringRecords) {
+  DB& db = *this->db_;
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(db.Set("k" + std::to_string(i % 500), "v").ok());
+  for (int i = 0; i < 3000; ++i) db.Get("k1", nullptr, nullptr).ok();
+  ASSERT_TRUE(db.Vacuum(64).ok());
+  db.SweepIdle();
+  std::unique_ptr<Cursor> cursor = db.NewCursor();
+  ASSERT_TRUE(cursor->Jump().ok());
+  ASSERT_TRUE(cursor->SetValue("w", kNoXt, true).ok());
+  EXPECT_EQ(db.swept_records(), 0);
+  EXPECT_EQ(db.Count(), 500);
+}
+
+TYPED_TEST(DBTest, SweeperWakesForExpiringRecordsAndIdlesAfterACleanPass) {
+  DB& db = *this->db_;
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i), "v").ok());
+  EXPECT_EQ(db.swept_records(), 0);
+  // Expiring records written after an idle stretch are still reclaimed by plain writes.
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(db.Set("e" + std::to_string(i), "v", 5).ok());
+  this->Advance(6);
+  for (int i = 0; i < 1500 && db.Count() > 300; ++i) {
+    ASSERT_TRUE(db.Set("l" + std::to_string(i % 300), "w").ok());
+  }
+  EXPECT_EQ(db.Count(), 300);
+  EXPECT_GT(db.swept_records(), 0);
+  // Once a whole pass has kept no expiring record, writes stop feeding the sweeper.
+  for (int i = 0; i < 1500; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i % 300), "x").ok());
+  int64_t swept = db.swept_records();
+  for (int i = 0; i < 1500; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i % 300), "y").ok());
+  EXPECT_EQ(db.swept_records(), swept);
+  // A record that expires later keeps the sweeper awake through the pass that sees it.
+  ASSERT_TRUE(db.Set("later", "v", 1000).ok());
+  for (int i = 0; i < 1500; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i % 300), "z").ok());
+  EXPECT_GT(db.swept_records(), swept + 600);
+  this->Advance(1001);
+  ASSERT_TRUE(db.Vacuum(0).ok());
+  EXPECT_EQ(db.Count(), 300);
+}
+
+TYPED_TEST(DBTest, FullVacuumLeavesTheSweeperIdle) {
+  DB& db = *this->db_;
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db.Set("e" + std::to_string(i), "v", 5).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i), "v").ok());
+  this->Advance(6);
+  ASSERT_TRUE(db.Vacuum(0).ok());
+  EXPECT_EQ(db.Count(), 50);
+  int64_t swept = db.swept_records();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(db.Set("l" + std::to_string(i % 50), "w").ok());
+  EXPECT_EQ(db.swept_records(), swept);
+}
+
+TYPED_TEST(DBTest, AbortedTransactionWakesTheSweeperForRestoredRecords) {
+  DB& db = *this->db_;
+  ASSERT_TRUE(db.Set("e", "v", 5).ok());
+  ASSERT_TRUE(db.Set("l", "v").ok());
+  ASSERT_TRUE(db.Vacuum(0).ok());  // keeps "e": the sweeper stays awake
+  ASSERT_TRUE(db.BeginTransaction().ok());
+  ASSERT_TRUE(db.Remove("e").ok());
+  ASSERT_TRUE(db.Vacuum(0).ok());  // nothing expiring left: idle
+  ASSERT_TRUE(db.EndTransaction(false).ok());
+  ASSERT_EQ(db.Count(), 2);
+  this->Advance(6);
+  for (int i = 0; i < 200 && db.Count() > 1; ++i) ASSERT_TRUE(db.Set("l", "w").ok());
+  EXPECT_EQ(db.Count(), 1);
+  EXPECT_EQ(this->GetOr("e"), "<none>");
+}
+
+TYPED_TEST(DBTest, ReopenedFileWithExpiringRecordsIsSwept) {
+  if constexpr (!TestFixture::kFileBacked) {
+    GTEST_SKIP() << "in-memory databases start empty";
+  } else {
+    DatabaseSpec spec;
+    ASSERT_TRUE(ParseDatabaseSpec(TypeParam::Argument(this->dir_), &spec).ok());
+    OpenOptions options;
+    options.clock = [this] { return this->now(); };
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(spec, options, &db).ok());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(db->Set("e" + std::to_string(i), "v", 5).ok());
+    ASSERT_TRUE(db->Set("l", "v").ok());
+    db.reset();
+    ASSERT_TRUE(DB::Open(spec, options, &db).ok());
+    this->Advance(6);
+    for (int i = 0; i < 200 && db->Count() > 1; ++i) ASSERT_TRUE(db->Set("l", "w").ok());
+    EXPECT_EQ(db->Count(), 1);
+  }
+}
+
 TYPED_TEST(DBTest, KtCapCountIsEnforcedBySweeper) {
   std::unique_ptr<DB> db = this->Open("#ktcapcnt=50");
   RecordingObserver observer;
   db->SetUpdateObserver(&observer);
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(db->Set("k" + std::to_string(i), "v").ok());
+  // No record expires, yet the cap keeps the sweeper running.
   EXPECT_LE(db->Count(), 50 + 8);  // checked only when the sweeper runs
+  EXPECT_GT(db->swept_records(), 0);
   ASSERT_TRUE(db->Vacuum(8).ok());
   EXPECT_LE(db->Count(), 50);
   EXPECT_EQ(observer.Take().size(), 200u);
