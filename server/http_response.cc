@@ -46,7 +46,13 @@ void AppendHeaderName(std::string* out, std::string_view name) {
 }  // namespace
 
 void AppendHttpResponse(std::string* out, int status, bool close, bool head,
-                        std::vector<HttpHeader> headers, std::string_view body) {
+                        std::initializer_list<HttpHeader> headers, std::string_view body) {
+  std::vector<HttpHeader> copy(headers);
+  AppendHttpResponse(out, status, close, head, std::span<HttpHeader>(copy), body);
+}
+
+void AppendHttpResponse(std::string* out, int status, bool close, bool head,
+                        std::span<HttpHeader> headers, std::string_view body) {
   // Stable insertion sort: handler headers are a handful, and this avoids the temporary
   // buffer std::stable_sort would allocate.
   for (size_t i = 1; i < headers.size(); ++i) {
@@ -97,7 +103,8 @@ void AppendHttpTransportError(std::string* out, int status, std::string_view mes
   body.append(" (");
   body.append(message);
   body.append(")\n");
-  AppendHttpResponse(out, status, /*close=*/true, /*head=*/false, {{"Content-Type", "text/plain"}},
+  HttpHeader type{"Content-Type", "text/plain"};
+  AppendHttpResponse(out, status, /*close=*/true, /*head=*/false, std::span<HttpHeader>(&type, 1),
                      body);
 }
 
