@@ -45,7 +45,8 @@ void LoopStandby::Leave() {
 }
 
 void LoopStandby::Watch() {
-  current_standby = this;
+  // Current() stays null here: while this thread serves the loop, procedures go to workers
+  // (an inline call here would have no one to take over from it).
   uint64_t seen = 0;
   int idle_ticks = 0;
   std::unique_lock lock(mutex_);

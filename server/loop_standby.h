@@ -34,8 +34,8 @@ class LoopStandby {
   LoopStandby(const LoopStandby&) = delete;
   LoopStandby& operator=(const LoopStandby&) = delete;
 
-  // The standby of the loop the calling thread runs (set by Bind on the I/O thread, and on
-  // the standby thread while it runs the loop); null elsewhere.
+  // The standby of the loop the calling thread runs (set by Bind on the I/O thread); null
+  // elsewhere, including on a standby thread serving a loop: no inline calls there.
   static LoopStandby* Current();
   // Marks the calling thread as this loop's I/O thread.
   void Bind();
