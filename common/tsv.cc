@@ -189,9 +189,10 @@ constexpr UlenTable kUlen;
 
 ColumnEncoding ParseColumnEncoding(std::string_view content_type) {
   // Skip the media type: the attributes start after the first ';' or space.
-  size_t i = content_type.find_first_of("; ");
-  if (i == std::string_view::npos) return ColumnEncoding::kNone;
   const size_t n = content_type.size();
+  size_t i = 0;
+  while (i < n && content_type[i] != ';' && content_type[i] != ' ') ++i;
+  if (i == n) return ColumnEncoding::kNone;
   while (i < n) {
     while (i < n && (content_type[i] == ';' || content_type[i] == ' ')) ++i;
     size_t start = i;
@@ -254,8 +255,8 @@ void DecodeForm(std::string_view form, RecordMap* map) {
   const size_t n = form.size();
   size_t i = 0;
   while (i < n) {
-    size_t stop = form.find_first_of("&;", i);
-    if (stop == std::string_view::npos) stop = n;
+    size_t stop = i;  // (find_first_of would call memchr once per byte)
+    while (stop < n && form[stop] != '&' && form[stop] != ';') ++stop;
     std::string_view pair = form.substr(i, stop - i);
     i = stop + 1;
     while (!pair.empty() && pair[0] >= 0x01 && pair[0] <= 0x20) pair.remove_prefix(1);

@@ -144,16 +144,32 @@ HttpRequestParser::Span HttpRequestParser::LineWithoutCr(std::string_view data, 
   return Span{static_cast<uint32_t>(at), static_cast<uint32_t>(arena_.size() - at), true};
 }
 
-const HttpRequestParser::Span* HttpRequestParser::FindHeader(std::string_view lower_name,
-                                                             std::string_view data) const {
+void HttpRequestParser::FindFramingHeaders(std::string_view data, FramingHeaders* found) const {
+  // One pass over the (deduplicated) headers, comparing only names of a matching length.
   for (const HeaderSpan& h : headers_) {
     std::string_view name = View(h.name, data);
-    if (name.size() != lower_name.size()) continue;
+    const Span** slot = nullptr;
+    std::string_view want;
+    switch (name.size()) {
+      case 6:
+        slot = &found->expect, want = "expect";
+        break;
+      case 10:
+        slot = &found->connection, want = "connection";
+        break;
+      case 14:
+        slot = &found->content_length, want = "content-length";
+        break;
+      case 17:
+        slot = &found->transfer_encoding, want = "transfer-encoding";
+        break;
+      default:
+        continue;
+    }
     size_t i = 0;
-    while (i < name.size() && Lower(name[i]) == lower_name[i]) ++i;
-    if (i == name.size()) return &h.value;
+    while (i < name.size() && Lower(name[i]) == want[i]) ++i;
+    if (i == name.size()) *slot = &h.value;
   }
-  return nullptr;
 }
 
 void HttpRequestParser::Export(std::string_view data, HttpRequest* request) const {
@@ -311,15 +327,16 @@ void HttpRequestParser::AddHeaderLine(Span line_span, std::string_view data) {
 HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data,
                                                            HttpRequest* request) {
   DeduplicateHeaders(data);
-  auto header = [&](std::string_view lower_name, std::string_view* value) {
-    const Span* span = FindHeader(lower_name, data);
+  FramingHeaders found;
+  FindFramingHeaders(data, &found);
+  auto header = [&](const Span* span, std::string_view* value) {
     if (span != nullptr) *value = View(*span, data);
     return span != nullptr;
   };
   std::string_view v;
 
   keep_alive_ = http11_;
-  if (header("connection", &v)) {
+  if (header(found.connection, &v)) {
     if (EqualsNoCase(v, "close")) {
       keep_alive_ = false;
     } else if (EqualsNoCase(v, "keep-alive")) {
@@ -332,7 +349,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
       method_ == HttpMethod::kPost || method_ == HttpMethod::kPut || method_ == HttpMethod::kOther;
   discard_body_ = !body_method;
   bool expects_bytes = false;
-  if (header("content-length", &v)) {
+  if (header(found.content_length, &v)) {
     bool too_large = false;
     if (!ParseContentLength(v, limits_.max_body, &content_length_, &too_large)) {
       return Fail(400, "invalid content length", data, request);
@@ -340,7 +357,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
     if (too_large) return Fail(413, "request entity too large", data, request);
     stage_ = kBodyLength;
     expects_bytes = content_length_ > 0;
-  } else if (header("transfer-encoding", &v) && EqualsNoCase(v, "chunked")) {
+  } else if (header(found.transfer_encoding, &v) && EqualsNoCase(v, "chunked")) {
     chunked_ = true;
     stage_ = kChunkSize;
     expects_bytes = true;
@@ -351,7 +368,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
     return Result::kDone;
   }
   has_body_ = body_method;
-  if (expects_bytes && http11_ && header("expect", &v)) {
+  if (expects_bytes && http11_ && header(found.expect, &v)) {
     continue_pending_ = EqualsNoCase(v, "100-continue");
   }
   return Result::kNeedMore;

@@ -114,7 +114,14 @@ class HttpRequestParser {
   std::string_view View(Span span, std::string_view data) const;
   // The line without CRs: a view of `data` when its only CR is the last byte, else a copy.
   Span LineWithoutCr(std::string_view data, size_t begin, size_t end);
-  const Span* FindHeader(std::string_view lower_name, std::string_view data) const;
+  // The headers that frame the request; null when absent.
+  struct FramingHeaders {
+    const Span* connection = nullptr;
+    const Span* content_length = nullptr;
+    const Span* transfer_encoding = nullptr;
+    const Span* expect = nullptr;
+  };
+  void FindFramingHeaders(std::string_view data, FramingHeaders* found) const;
   void Export(std::string_view data, HttpRequest* request) const;
   void StartRequest();
   Result Fail(int status, std::string message, std::string_view data, HttpRequest* request);

@@ -35,11 +35,15 @@ void AppendNumber(std::string* out, uint64_t v) {
 }
 
 // "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the rest.
+// Fixed in place after one append: this runs for every header of every reply.
 void AppendHeaderName(std::string* out, std::string_view name) {
+  size_t at = out->size();
+  out->append(name);
+  char* p = out->data() + at;
   bool start = true;
-  for (char c : name) {
-    out->push_back(start ? Upper(c) : Lower(c));
-    start = c == '-';
+  for (size_t i = 0; i < name.size(); ++i) {
+    p[i] = start ? Upper(p[i]) : Lower(p[i]);
+    start = p[i] == '-';
   }
 }
 
