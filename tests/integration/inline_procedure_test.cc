@@ -26,6 +26,13 @@ const std::string kProcedures = std::string(RYOAN_SCRIPTS_DIR) + "/procedures.lu
 constexpr const char* kBusyTwoSeconds =
     "local t = os.clock() + 2 while os.clock() < t do end return 'busy'";
 
+// SIGTERM ends the server with status 0 and no sanitizer report.
+void ExpectCleanStop(ServerProcess& server) {
+  EXPECT_EQ(server.Stop(), 0);
+  std::string err = server.StderrContents();
+  EXPECT_EQ(err.find("Sanitizer"), std::string::npos) << err;
+}
+
 TEST(InlineProcedure, SlowProceduresDoNotStallOtherConnectionsOfTheirThread) {
   ServerProcess server({"%"}, {"-scr", kProcedures, "-th", "1"});
   std::string error;
@@ -121,6 +128,7 @@ TEST(InlineProcedure, SlowProceduresDoNotStallOtherConnectionsOfTheirThread) {
   EXPECT_GT(gets, 20);
   EXPECT_LT(worst, std::chrono::seconds(1))
       << "a get waited " << std::chrono::duration<double>(worst).count() << " s";
+  if (get_error.empty()) ExpectCleanStop(server);
 }
 
 TEST(InlineProcedure, QuickProceduresStayCorrectAcrossManyCalls) {
@@ -145,6 +153,7 @@ TEST(InlineProcedure, QuickProceduresStayCorrectAcrossManyCalls) {
     ASSERT_EQ(r.status, 200);
     ASSERT_EQ(r.body, "_x\t" + std::to_string(i) + "\n");
   }
+  ExpectCleanStop(server);
 }
 
 }  // namespace
