@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "common/http_date.h"
@@ -34,19 +35,6 @@ void AppendNumber(std::string* out, uint64_t v) {
   out->append(buf, static_cast<size_t>(end - buf));
 }
 
-// "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the rest.
-// Fixed in place after one append: this runs for every header of every reply.
-void AppendHeaderName(std::string* out, std::string_view name) {
-  size_t at = out->size();
-  out->append(name);
-  char* p = out->data() + at;
-  bool start = true;
-  for (size_t i = 0; i < name.size(); ++i) {
-    p[i] = start ? Upper(p[i]) : Lower(p[i]);
-    start = p[i] == '-';
-  }
-}
-
 }  // namespace
 
 void AppendHttpResponse(std::string* out, int status, bool close, bool head,
@@ -67,33 +55,51 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
   }
   std::string_view reason = HttpReason(status);
   std::string_view date = CurrentHttpDate();
-  size_t size = 96 + reason.size() + date.size() + body.size();
-  for (const auto& h : headers) size += h.name.size() + h.value.size() + 4;
-  out->reserve(out->size() + size);
+  // The head is written through a pointer into room made once (std::string::append per
+  // piece costs more than the copying); the bound covers every fixed piece and two numbers.
+  size_t bound = 192 + reason.size() + date.size();
+  for (const auto& h : headers) bound += h.name.size() + h.value.size() + 4;
+  const size_t start = out->size();
+  out->reserve(start + bound + body.size());
+  out->resize(start + bound);
+  char* const begin = out->data() + start;
+  char* p = begin;
+  auto put = [&p](std::string_view piece) {
+    std::memcpy(p, piece.data(), piece.size());
+    p += piece.size();
+  };
+  auto put_number = [&p](uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; };
 
-  out->append("HTTP/1.1 ");
-  AppendNumber(out, static_cast<uint64_t>(status < 0 ? 0 : status));
-  out->push_back(' ');
-  out->append(reason);
-  out->append("\r\nServer: KyotoTycoon/0.9.56\r\nDate: ");
-  out->append(date);
-  out->append("\r\n");
-  if (close) out->append("Connection: close\r\n");
+  put("HTTP/1.1 ");
+  put_number(static_cast<uint64_t>(status < 0 ? 0 : status));
+  *p++ = ' ';
+  put(reason);
+  put("\r\nServer: KyotoTycoon/0.9.56\r\nDate: ");
+  put(date);
+  put("\r\n");
+  if (close) put("Connection: close\r\n");
   // HEAD and 304 carry no body, so the server states no length (a REST HEAD handler passes
   // the record's length as its own header).
   const bool no_body = head || status == 304;
   if (!no_body) {
-    out->append("Content-Length: ");
-    AppendNumber(out, body.size());
-    out->append("\r\n");
+    put("Content-Length: ");
+    put_number(body.size());
+    put("\r\n");
   }
   for (const auto& h : headers) {
-    AppendHeaderName(out, h.name);
-    out->append(": ");
-    out->append(h.value);
-    out->append("\r\n");
+    // "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the
+    // rest.
+    bool word_start = true;
+    for (char c : h.name) {
+      *p++ = word_start ? Upper(c) : Lower(c);
+      word_start = c == '-';
+    }
+    put(": ");
+    put(h.value);
+    put("\r\n");
   }
-  out->append("\r\n");
+  put("\r\n");
+  out->resize(start + static_cast<size_t>(p - begin));
   if (!no_body) out->append(body);
 }
 
