@@ -11,60 +11,128 @@
 
 namespace ryoan {
 
-void RecordMap::Set(std::string name, std::string value) {
-  for (Entry& e : entries_) {
-    if (e.first == name) {
-      e.second = std::move(value);
+namespace {
+
+// Spare slots and string capacity a map keeps across clear(): enough for bulk requests of a
+// hundred small records, at most about 140 KiB (typically a few KiB) per map.
+constexpr size_t kKeptEntries = 128;
+constexpr size_t kKeptStringBytes = 512;
+
+}  // namespace
+
+void RecordMap::clear() {
+  if (entries_.size() > kKeptEntries) entries_.resize(kKeptEntries);
+  size_t used = std::min(size_, entries_.size());
+  for (size_t i = 0; i < used; ++i) {
+    for (std::string* s : {&entries_[i].first, &entries_[i].second}) {
+      if (s->capacity() > kKeptStringBytes) {
+        std::string().swap(*s);
+      } else {
+        s->clear();
+      }
+    }
+  }
+  if (index_.capacity() > 4 * kKeptEntries) std::vector<uint32_t>().swap(index_);
+  size_ = 0;
+}
+
+RecordMap::Entry& RecordMap::AppendEntry() {
+  if (size_ == entries_.size()) entries_.emplace_back();
+  Entry& e = entries_[size_++];
+  e.first.clear();
+  e.second.clear();
+  return e;
+}
+
+void RecordMap::Append(std::string_view name, std::string_view value) {
+  Entry& e = AppendEntry();
+  e.first.assign(name);
+  e.second.assign(value);
+}
+
+void RecordMap::Append(std::string_view name, std::string&& value) {
+  Entry& e = AppendEntry();
+  e.first.assign(name);
+  e.second = std::move(value);
+}
+
+void RecordMap::Set(std::string_view name, std::string_view value) {
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == name) {
+      entries_[i].second.assign(value);
       return;
     }
   }
-  entries_.emplace_back(std::move(name), std::move(value));
+  Append(name, value);
 }
 
-void RecordMap::Append(std::string name, std::string value) {
-  entries_.emplace_back(std::move(name), std::move(value));
+void RecordMap::Set(std::string_view name, std::string&& value) {
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == name) {
+      entries_[i].second = std::move(value);
+      return;
+    }
+  }
+  Append(name, std::move(value));
 }
 
 const std::string* RecordMap::Find(std::string_view name) const {
-  for (const Entry& e : entries_) {
-    if (e.first == name) return &e.second;
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == name) return &entries_[i].second;
   }
   return nullptr;
+}
+
+void RecordMap::MergeFrom(size_t first) {
+  if (first >= size_) return;
+  size_t kept = first;
+  if (size_ <= 16) {
+    for (size_t i = first; i < size_; ++i) {
+      size_t j = 0;
+      while (j < kept && entries_[j].first != entries_[i].first) ++j;
+      if (j < kept) {
+        entries_[j].second.swap(entries_[i].second);
+      } else {
+        if (j != i) entries_[j].swap(entries_[i]);
+        ++kept;
+      }
+    }
+    size_ = kept;
+    return;
+  }
+  // Bulk inputs carry many records, where the scan above would be quadratic: an
+  // open-addressing table of entry positions (plus one), at most half full.
+  size_t slots = 64;
+  while (slots < 2 * size_) slots *= 2;
+  index_.assign(slots, 0);
+  const size_t mask = slots - 1;
+  std::hash<std::string_view> hash;
+  // Returns the slot holding `name`, or the empty slot where it belongs.
+  auto probe = [&](std::string_view name) {
+    size_t at = hash(name) & mask;
+    while (index_[at] != 0 && entries_[index_[at] - 1].first != name) at = (at + 1) & mask;
+    return at;
+  };
+  for (size_t i = 0; i < first; ++i) {
+    size_t at = probe(entries_[i].first);
+    if (index_[at] == 0) index_[at] = static_cast<uint32_t>(i + 1);
+  }
+  for (size_t i = first; i < size_; ++i) {
+    size_t at = probe(entries_[i].first);
+    if (index_[at] != 0) {
+      entries_[index_[at] - 1].second.swap(entries_[i].second);
+      continue;
+    }
+    if (kept != i) entries_[kept].swap(entries_[i]);
+    index_[at] = static_cast<uint32_t>(kept + 1);
+    ++kept;
+  }
+  size_ = kept;
 }
 
 namespace {
 
 inline char ToLowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-
-// Merges freshly decoded entries into `map` with Set semantics (a later name replaces the
-// earlier value in place). Bulk inputs can carry many thousands of records, where one Set per
-// record would be quadratic, so large merges go through a hash index instead.
-void MergeEntries(std::vector<RecordMap::Entry>* fresh, RecordMap* map) {
-  std::vector<RecordMap::Entry>& entries = map->mutable_entries();
-  if (entries.empty() && fresh->size() <= 1) {
-    entries = std::move(*fresh);
-    return;
-  }
-  if ((entries.size() + fresh->size()) <= 16) {
-    for (auto& e : *fresh) map->Set(std::move(e.first), std::move(e.second));
-    return;
-  }
-  // The index holds views of the names stored in `entries`; reserving first guarantees no
-  // reallocation moves those strings while the index is alive.
-  entries.reserve(entries.size() + fresh->size());
-  std::unordered_map<std::string_view, size_t> index;
-  index.reserve(entries.size() + fresh->size());
-  for (size_t i = 0; i < entries.size(); ++i) index.emplace(entries[i].first, i);
-  for (auto& e : *fresh) {
-    auto it = index.find(e.first);
-    if (it != index.end()) {
-      entries[it->second].second = std::move(e.second);
-    } else {
-      entries.push_back(std::move(e));
-      index.emplace(entries.back().first, entries.size() - 1);
-    }
-  }
-}
 
 void DecodeColumn(std::string_view in, ColumnEncoding enc, std::string* out) {
   switch (enc) {
@@ -121,9 +189,10 @@ constexpr UlenTable kUlen;
 
 ColumnEncoding ParseColumnEncoding(std::string_view content_type) {
   // Skip the media type: the attributes start after the first ';' or space.
-  size_t i = content_type.find_first_of("; ");
-  if (i == std::string_view::npos) return ColumnEncoding::kNone;
   const size_t n = content_type.size();
+  size_t i = 0;
+  while (i < n && content_type[i] != ';' && content_type[i] != ' ') ++i;
+  if (i == n) return ColumnEncoding::kNone;
   while (i < n) {
     while (i < n && (content_type[i] == ';' || content_type[i] == ' ')) ++i;
     size_t start = i;
@@ -160,7 +229,7 @@ ColumnEncoding ParseColumnEncoding(std::string_view content_type) {
 }
 
 void DecodeTsv(std::string_view body, ColumnEncoding enc, RecordMap* map) {
-  std::vector<RecordMap::Entry> fresh;
+  const size_t first = map->size();
   const char* p = body.data();
   const char* end = p + body.size();
   while (p < end) {
@@ -171,28 +240,28 @@ void DecodeTsv(std::string_view body, ColumnEncoding enc, RecordMap* map) {
     if (!record.empty() && record.back() == '\r') record.remove_suffix(1);
     size_t tab = record.find('\t');
     if (tab == std::string_view::npos) continue;
-    RecordMap::Entry& e = fresh.emplace_back();
+    RecordMap::Entry& e = map->AppendEntry();
     DecodeColumn(record.substr(0, tab), enc, &e.first);
     DecodeColumn(record.substr(tab + 1), enc, &e.second);
   }
-  MergeEntries(&fresh, map);
+  map->MergeFrom(first);
 }
 
 void DecodeForm(std::string_view form, RecordMap* map) {
   // The original treats the form as a C string.
   size_t nul = form.find('\0');
   if (nul != std::string_view::npos) form = form.substr(0, nul);
-  std::vector<RecordMap::Entry> fresh;
+  const size_t first = map->size();
   const size_t n = form.size();
   size_t i = 0;
   while (i < n) {
-    size_t stop = form.find_first_of("&;", i);
-    if (stop == std::string_view::npos) stop = n;
+    size_t stop = i;  // (find_first_of would call memchr once per byte)
+    while (stop < n && form[stop] != '&' && form[stop] != ';') ++stop;
     std::string_view pair = form.substr(i, stop - i);
     i = stop + 1;
     while (!pair.empty() && pair[0] >= 0x01 && pair[0] <= 0x20) pair.remove_prefix(1);
     if (pair.empty()) continue;
-    RecordMap::Entry& e = fresh.emplace_back();
+    RecordMap::Entry& e = map->AppendEntry();
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos) {
       AppendUrlDecode(pair, &e.first);
@@ -201,7 +270,7 @@ void DecodeForm(std::string_view form, RecordMap* map) {
       AppendUrlDecode(pair.substr(eq + 1), &e.second);
     }
   }
-  MergeEntries(&fresh, map);
+  map->MergeFrom(first);
 }
 
 ColumnEncoding ChooseOutputEncoding(const RecordMap& map) {
@@ -258,7 +327,10 @@ void EncodeTsv(const RecordMap& map, ColumnEncoding enc, std::string* out) {
     for (const auto& e : entries) write(e);
     return;
   }
-  std::vector<const RecordMap::Entry*> order;
+  // The order is kept per thread, so a steady stream of unsorted maps allocates nothing.
+  thread_local std::vector<const RecordMap::Entry*> order;
+  order.clear();
+  if (order.capacity() > 4 * kKeptEntries) std::vector<const RecordMap::Entry*>().swap(order);
   order.reserve(n);
   for (const auto& e : entries) order.push_back(&e);
   std::stable_sort(

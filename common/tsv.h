@@ -1,6 +1,8 @@
 // The TSV record maps of the HTTP RPC (spec/http-rpc.md 4.2, 4.3, 6.2, 6.3).
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,24 +13,45 @@ namespace ryoan {
 // An RPC input or output map. Kept as a vector: inputs are small, names are looked up a few
 // times, and bulk inputs keep their order; a later entry with the same name replaces an
 // earlier one (Set).
+//
+// A map is meant to be reused (one per connection): clear() keeps the entries' strings, and
+// later entries are written into them, so a steady stream of requests of similar sizes
+// allocates nothing. clear() frees what a much larger request left behind.
 class RecordMap {
  public:
   using Entry = std::pair<std::string, std::string>;
 
   // Replaces the value of an existing name, else appends.
-  void Set(std::string name, std::string value);
+  void Set(std::string_view name, std::string_view value);
+  void Set(std::string_view name, std::string&& value);
+  void Set(std::string_view name, const char* value) { Set(name, std::string_view(value)); }
   // Appends without looking for an existing name (caller knows names are distinct).
-  void Append(std::string name, std::string value);
+  void Append(std::string_view name, std::string_view value);
+  void Append(std::string_view name, std::string&& value);
+  void Append(std::string_view name, const char* value) { Append(name, std::string_view(value)); }
+  // Appends an entry with empty strings (which may keep capacity from earlier use) for the
+  // caller to fill; the reference is valid until the next change of the map.
+  Entry& AppendEntry();
+  // Drops the last entry (an AppendEntry that found nothing to fill in).
+  void RemoveLast() {
+    if (size_ > 0) --size_;
+  }
   const std::string* Find(std::string_view name) const;
   bool Has(std::string_view name) const { return Find(name) != nullptr; }
-  const std::vector<Entry>& entries() const { return entries_; }
-  std::vector<Entry>& mutable_entries() { return entries_; }
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  std::span<const Entry> entries() const { return {entries_.data(), size_}; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void clear();
+
+  // Makes the names from position `first` on distinct among the whole map with Set
+  // semantics: an entry whose name is already present gives its value to that one and is
+  // dropped. Linear in the entries (through a hash index for large maps).
+  void MergeFrom(size_t first);
 
  private:
-  std::vector<Entry> entries_;
+  std::vector<Entry> entries_;  // entries_[size_..] are spare slots
+  size_t size_ = 0;
+  std::vector<uint32_t> index_;  // MergeFrom's open-addressing table, reused
 };
 
 enum class ColumnEncoding { kNone, kBase64, kQuotedPrintable, kUrl };

@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
@@ -11,6 +12,7 @@
 #include "server/binary_handler.h"
 #include "server/http_response.h"
 #include "server/log.h"
+#include "server/loop_standby.h"
 #include "server/rest.h"
 #include "server/server.h"
 
@@ -125,7 +127,7 @@ void Connection::Process() {
     if (result == HttpRequestParser::Result::kError) {
       AppendHttpTransportError(&output_, parser_.error_status(), parser_.error_message());
       if (LogEnabled(kLogInfo)) {
-        Log(kLogInfo, "(" + peer_ + "): " + request_.request_line + ": " +
+        Log(kLogInfo, "(" + peer_ + "): " + std::string(request_.request_line) + ": " +
                           std::to_string(parser_.error_status()));
       }
       closing_ = true;
@@ -143,7 +145,7 @@ void Connection::Continue() {
   if (closed_) return;
   if (input_.empty() && !waiting_) {
     DisarmTimer();
-    input_.ShrinkIfIdle();
+    ShrinkIfIdle();
   } else if (!waiting_) {
     ArmTimer();  // a partial request is pending: it must complete within -tout
   }
@@ -164,15 +166,25 @@ bool Connection::HandleBinary(std::string_view data) {
   if (result == BinaryRequestParser::Result::kNeedMore) return false;
   if (result == BinaryRequestParser::Result::kDone && binary_request_.magic == kBinaryPlayScript &&
       service_.script() != nullptr) {
-    // A script may run for long: it goes to a worker while this connection waits. `data`
+    std::string_view procedure =
+        data.substr(binary_request_.name_offset, binary_request_.name_size);
+    bool healthy = false;
+    if (RunInline(procedure, [&] {
+          healthy = HandleBinaryRequest(service_, binary_request_, data, &output_);
+        })) {
+      return FinishBinary(healthy, consumed);
+    }
+    // A script that may run for long goes to a worker while this connection waits. `data`
     // stays valid meanwhile, because nothing is read or consumed while waiting.
     auto out = std::make_shared<std::string>();
-    auto healthy = std::make_shared<bool>(false);
-    Offload([this, out, healthy,
-             data] { *healthy = HandleBinaryRequest(service_, binary_request_, data, out.get()); },
-            [this, out, healthy, consumed] {
+    auto ok = std::make_shared<bool>(false);
+    Offload(Timed(procedure,
+                  [this, out, ok, data] {
+                    *ok = HandleBinaryRequest(service_, binary_request_, data, out.get());
+                  }),
+            [this, out, ok, consumed] {
               output_.append(*out);
-              FinishBinary(*healthy, consumed);
+              FinishBinary(*ok, consumed);
             });
     return false;
   }
@@ -214,12 +226,19 @@ bool Connection::FinishBinary(bool healthy, size_t consumed) {
 void Connection::HandleRequest() {
   const HttpRequest& req = request_;
   if (req.path.size() >= 5 && req.path.compare(0, 5, "/rpc/") == 0) {
-    HandleRpc(UrlDecode(std::string_view(req.path).substr(5)));
+    rpc_name_.clear();
+    AppendUrlDecode(req.path.substr(5), &rpc_name_);
+    HandleRpc(rpc_name_);
     return;
   }
-  HttpReply reply;
-  HandleRest(service_, req, &reply);
-  AppendReply(reply.status, reply.headers, reply.body);
+  rest_reply_.Clear();
+  HandleRest(service_, req, &rest_key_, &rest_reply_);
+  std::array<HttpHeader, HttpReply::kMaxHeaders> headers;
+  for (size_t i = 0; i < rest_reply_.header_count; i++) {
+    headers[i] = {rest_reply_.header_names[i], rest_reply_.header_values[i]};
+  }
+  AppendReply(rest_reply_.status, std::span(headers.data(), rest_reply_.header_count),
+              rest_reply_.body);
 }
 
 void Connection::HandleRpc(const std::string& name) {
@@ -227,7 +246,7 @@ void Connection::HandleRpc(const std::string& name) {
   rpc_input_.clear();
   DecodeForm(req.query, &rpc_input_);
   if (req.has_body) {
-    const std::string* type = req.Header("content-type");
+    const std::string_view* type = req.Header("content-type");
     if (type != nullptr) {
       if (StartsWithIgnoreCase(*type, "application/x-www-form-urlencoded")) {
         DecodeForm(req.body, &rpc_input_);
@@ -257,9 +276,9 @@ void Connection::HandleRpc(const std::string& name) {
                                if (signaled) {
                                  self->Execute(name);
                                } else {
-                                 RecordMap output;
-                                 output.Set("ERROR", "the condition timed out");
-                                 self->FinishRpc(name, 503, output);
+                                 self->rpc_output_.clear();
+                                 self->rpc_output_.Set("ERROR", "the condition timed out");
+                                 self->FinishRpc(503, self->rpc_output_);
                                }
                                // Requests that queued behind the wait go on now.
                                self->Process();
@@ -271,16 +290,55 @@ void Connection::HandleRpc(const std::string& name) {
 void Connection::Execute(const std::string& name) {
   const Procedure* procedure = FindProcedure(name);
   if (procedure == nullptr || !procedure->blocking) {
-    RecordMap output;
-    int status = RunRpc(service_, session_, name, rpc_input_, &output);
-    FinishRpc(name, status, output);
+    rpc_output_.clear();
+    int status = RunRpc(service_, session_, name, rpc_input_, &rpc_output_);
+    FinishRpc(status, rpc_output_);
     return;
+  }
+  std::string_view script_name;
+  if (procedure->handler == RpcPlayScript) {
+    const std::string* n = rpc_input_.Find("name");
+    script_name = n != nullptr ? std::string_view(*n) : std::string_view();
+    int status = 0;
+    rpc_output_.clear();
+    if (RunInline(script_name,
+                  [&] { status = RunRpc(service_, session_, name, rpc_input_, &rpc_output_); })) {
+      FinishRpc(status, rpc_output_);
+      return;
+    }
   }
   auto output = std::make_shared<RecordMap>();
   auto status = std::make_shared<int>(0);
-  Offload([this, name, output,
-           status] { *status = RunRpc(service_, session_, name, rpc_input_, output.get()); },
-          [this, name, output, status] { FinishRpc(name, *status, *output); });
+  std::function<void()> work = [this, name, output, status] {
+    *status = RunRpc(service_, session_, name, rpc_input_, output.get());
+  };
+  if (procedure->handler == RpcPlayScript) work = Timed(script_name, std::move(work));
+  Offload(std::move(work), [this, output, status] { FinishRpc(*status, *output); });
+}
+
+template <typename Work>
+bool Connection::RunInline(std::string_view procedure, Work&& work) {
+  LoopStandby* standby = LoopStandby::Current();
+  // Inline only with a standby for this loop, and with no write in flight (its completion
+  // must not run on the standby while this connection is busy here).
+  if (standby == nullptr || writing_ || !service_.placement().Inline(procedure)) return false;
+  waiting_ = true;  // a Shutdown run by the standby meanwhile only marks the connection
+  DisarmTimer();
+  auto start = std::chrono::steady_clock::now();
+  standby->Enter();
+  work();
+  standby->Leave();
+  service_.placement().Record(procedure, true, std::chrono::steady_clock::now() - start);
+  waiting_ = false;
+  return true;
+}
+
+std::function<void()> Connection::Timed(std::string_view procedure, std::function<void()> work) {
+  return [this, name = std::string(procedure), work = std::move(work)] {
+    auto start = std::chrono::steady_clock::now();
+    work();
+    service_.placement().Record(name, false, std::chrono::steady_clock::now() - start);
+  };
 }
 
 // Runs `work` on a worker thread while this connection waits (nothing is read, parsed or
@@ -301,28 +359,36 @@ void Connection::Offload(std::function<void()> work, std::function<void()> finis
   });
 }
 
-void Connection::FinishRpc(const std::string& /*name*/, int status, RecordMap& output) {
-  std::string body;
+void Connection::FinishRpc(int status, const RecordMap& output) {
+  reply_body_.clear();
   ColumnEncoding enc = ChooseOutputEncoding(output);
-  EncodeTsv(output, enc, &body);
-  std::vector<std::pair<std::string, std::string>> headers;
-  headers.emplace_back("Content-Type", std::string(TsvContentType(enc)));
-  AppendReply(status, headers, body);
+  EncodeTsv(output, enc, &reply_body_);
+  HttpHeader type{"Content-Type", TsvContentType(enc)};
+  AppendReply(status, std::span(&type, 1), reply_body_);
 }
 
-void Connection::AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
-                             std::string_view body) {
+void Connection::AppendReply(int status, std::span<HttpHeader> headers, std::string_view body) {
   const HttpRequest& req = request_;
   bool head = req.method == HttpMethod::kHead;
   bool close = !req.keep_alive || closing_;
-  std::vector<HttpHeader> views;
-  views.reserve(headers.size());
-  for (auto& [name, value] : headers) views.push_back({name, value});
-  AppendHttpResponse(&output_, status, close, head, std::move(views), body);
+  AppendHttpResponse(&output_, status, close, head, headers, body);
   if (close) closing_ = true;
   if (LogEnabled(kLogInfo)) {
-    Log(kLogInfo, "(" + peer_ + "): " + req.request_line + ": " + std::to_string(status));
+    Log(kLogInfo,
+        "(" + peer_ + "): " + std::string(req.request_line) + ": " + std::to_string(status));
   }
+}
+
+void Connection::ShrinkIfIdle() {
+  constexpr size_t kKeep = 64 * 1024;
+  input_.ShrinkIfIdle();
+  parser_.ShrinkIfLarge();
+  if (request_.headers.capacity() > 64) request_.headers = {};
+  if (reply_body_.capacity() > kKeep) std::string().swap(reply_body_);
+  if (output_.empty() && output_.capacity() > kKeep) std::string().swap(output_);
+  rest_reply_.Clear();
+  rpc_input_.clear();  // bounds what the maps keep (RecordMap::clear)
+  rpc_output_.clear();
 }
 
 // Most replies fit the socket buffer: a direct non-blocking send avoids a round through the

@@ -10,12 +10,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/tsv.h"
 #include "server/binary_request.h"
 #include "server/http_request.h"
+#include "server/http_response.h"
 #include "server/input_buffer.h"
+#include "server/rest.h"
 #include "server/rpc.h"
 #include "server/service.h"
 
@@ -46,9 +49,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void HandleRpc(const std::string& name);
   void Execute(const std::string& name);
   void Offload(std::function<void()> work, std::function<void()> finish);
-  void FinishRpc(const std::string& name, int status, RecordMap& output);
-  void AppendReply(int status, std::vector<std::pair<std::string, std::string>>& headers,
-                   std::string_view body);
+  // Runs a Lua procedure: inline when ProcedurePlacement and the I/O thread's LoopStandby
+  // allow it (true: `work` has run), else returns false and the caller offloads. Offloaded
+  // work passes `procedure` on to Timed so its time is recorded.
+  template <typename Work>
+  bool RunInline(std::string_view procedure, Work&& work);
+  std::function<void()> Timed(std::string_view procedure, std::function<void()> work);
+  void FinishRpc(int status, const RecordMap& output);
+  void AppendReply(int status, std::span<HttpHeader> headers, std::string_view body);
+  // Frees what a large request left in the reusable buffers; only while idle.
+  void ShrinkIfIdle();
   bool WriteNow();
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec, size_t n);
@@ -71,7 +81,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   HttpRequest request_;
   BinaryRequestParser binary_parser_;
   BinaryRequest binary_request_;
+  // Reused from request to request, so that the HTTP path allocates nothing per request
+  // once they have grown to the requests' sizes (tests/unit/server/request_allocation_test).
   RecordMap rpc_input_;
+  RecordMap rpc_output_;
+  std::string rpc_name_;
+  std::string reply_body_;
+  std::string rest_key_;
+  HttpReply rest_reply_;
   Session session_;
 
   bool reading_ = false;

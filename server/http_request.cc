@@ -37,11 +37,9 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-// Copies a line without any of its CR bytes (2.1: every CR is dropped, not only a trailing
+// Appends a line without any of its CR bytes (2.1: every CR is dropped, not only a trailing
 // one).
-void AssignWithoutCr(std::string_view line, std::string* out) {
-  out->clear();
-  out->reserve(line.size());
+void AppendWithoutCr(std::string_view line, std::string* out) {
   for (;;) {
     size_t cr = line.find('\r');
     if (cr == std::string_view::npos) break;
@@ -81,48 +79,14 @@ bool ParseContentLength(std::string_view v, size_t limit, size_t* out, bool* too
   return true;
 }
 
-// Keeps one entry per header name: the value of the last occurrence, at the position of the
-// first. Done once per request; many headers go through a hash index so a header section of
-// thousands of tiny lines stays linear.
-void DeduplicateHeaders(std::vector<std::pair<std::string, std::string>>* headers) {
-  auto& h = *headers;
-  if (h.size() < 2) return;
-  size_t kept = 0;
-  if (h.size() <= 16) {
-    for (size_t i = 0; i < h.size(); ++i) {
-      size_t j = 0;
-      while (j < kept && h[j].first != h[i].first) ++j;
-      if (j < kept) {
-        h[j].second = std::move(h[i].second);
-      } else {
-        if (j != i) h[j] = std::move(h[i]);
-        ++kept;
-      }
-    }
-  } else {
-    // Views must point at names that do not move: index the kept entries only after they
-    // have reached their final slot.
-    std::unordered_map<std::string_view, size_t> index;
-    index.reserve(h.size());
-    for (size_t i = 0; i < h.size(); ++i) {
-      auto it = index.find(h[i].first);
-      if (it != index.end()) {
-        h[it->second].second = std::move(h[i].second);
-      } else {
-        if (kept != i) h[kept] = std::move(h[i]);
-        index.emplace(h[kept].first, kept);
-        ++kept;
-      }
-    }
-  }
-  h.resize(kept);
-}
-
 }  // namespace
 
-const std::string* HttpRequest::Header(std::string_view lower_name) const {
+const std::string_view* HttpRequest::Header(std::string_view lower_name) const {
   for (const auto& h : headers) {
-    if (h.first == lower_name) return &h.second;
+    if (h.first.size() != lower_name.size()) continue;
+    size_t i = 0;
+    while (i < lower_name.size() && Lower(h.first[i]) == lower_name[i]) ++i;
+    if (i == lower_name.size()) return &h.second;
   }
   return nullptr;
 }
@@ -142,7 +106,131 @@ void HttpRequestParser::Reset() {
   scan_ = 0;
   body_total_ = 0;
   failure_ = Result::kNeedMore;
-  pending_ = HttpRequest();
+  // The finished request's views stay valid until the next Parse(): its spans are dropped
+  // there (StartRequest), not here.
+  fresh_ = true;
+}
+
+void HttpRequestParser::StartRequest() {
+  fresh_ = false;
+  arena_.clear();
+  headers_.clear();
+  line_ = method_name_ = target_ = path_ = query_ = body_ = Span();
+  method_ = HttpMethod::kGet;
+  http11_ = keep_alive_ = true;
+  has_body_ = false;
+}
+
+void HttpRequestParser::ShrinkIfLarge() {
+  constexpr size_t kKeep = 64 * 1024;
+  if (arena_.capacity() > kKeep) std::string().swap(arena_);
+  if (headers_.capacity() > 256) std::vector<HeaderSpan>().swap(headers_);
+}
+
+std::string_view HttpRequestParser::View(Span span, std::string_view data) const {
+  const char* base = span.in_arena ? arena_.data() : data.data();
+  return std::string_view(base + span.offset, span.size);
+}
+
+HttpRequestParser::Span HttpRequestParser::LineWithoutCr(std::string_view data, size_t begin,
+                                                         size_t end) {
+  if (end > begin && data[end - 1] == '\r') --end;
+  std::string_view line = data.substr(begin, end - begin);
+  if (line.find('\r') == std::string_view::npos) {
+    return Span{static_cast<uint32_t>(begin), static_cast<uint32_t>(line.size()), false};
+  }
+  size_t at = arena_.size();
+  AppendWithoutCr(line, &arena_);
+  return Span{static_cast<uint32_t>(at), static_cast<uint32_t>(arena_.size() - at), true};
+}
+
+void HttpRequestParser::FindFramingHeaders(std::string_view data, FramingHeaders* found) const {
+  // One pass over the (deduplicated) headers, comparing only names of a matching length.
+  for (const HeaderSpan& h : headers_) {
+    std::string_view name = View(h.name, data);
+    const Span** slot = nullptr;
+    std::string_view want;
+    switch (name.size()) {
+      case 6:
+        slot = &found->expect, want = "expect";
+        break;
+      case 10:
+        slot = &found->connection, want = "connection";
+        break;
+      case 14:
+        slot = &found->content_length, want = "content-length";
+        break;
+      case 17:
+        slot = &found->transfer_encoding, want = "transfer-encoding";
+        break;
+      default:
+        continue;
+    }
+    size_t i = 0;
+    while (i < name.size() && Lower(name[i]) == want[i]) ++i;
+    if (i == name.size()) *slot = &h.value;
+  }
+}
+
+void HttpRequestParser::Export(std::string_view data, HttpRequest* request) const {
+  HttpRequest& r = *request;
+  r.method = method_;
+  r.method_name = View(method_name_, data);
+  r.request_line = View(line_, data);
+  r.target = View(target_, data);
+  r.path = View(path_, data);
+  r.query = View(query_, data);
+  r.http11 = http11_;
+  r.keep_alive = keep_alive_;
+  r.headers.clear();
+  for (const HeaderSpan& h : headers_)
+    r.headers.emplace_back(View(h.name, data), View(h.value, data));
+  r.body = View(body_, data);
+  r.has_body = has_body_;
+}
+
+// Keeps one entry per header name (any case): the value of the last occurrence, at the
+// position of the first. Done once per request; many headers go through a hash index so a
+// header section of thousands of tiny lines stays linear.
+void HttpRequestParser::DeduplicateHeaders(std::string_view data) {
+  auto& h = headers_;
+  if (h.size() < 2) return;
+  auto same = [&](const Span& a, const Span& b) {
+    std::string_view x = View(a, data), y = View(b, data);
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (Lower(x[i]) != Lower(y[i])) return false;
+    }
+    return true;
+  };
+  size_t kept = 0;
+  if (h.size() <= 16) {
+    for (size_t i = 0; i < h.size(); ++i) {
+      size_t j = 0;
+      while (j < kept && !same(h[j].name, h[i].name)) ++j;
+      if (j < kept) {
+        h[j].value = h[i].value;
+      } else {
+        h[j] = h[i];
+        ++kept;
+      }
+    }
+  } else {
+    // Rare (more than 16 header lines): lower-cased copies of the names as the index keys.
+    std::unordered_map<std::string, size_t> index;
+    index.reserve(h.size());
+    for (size_t i = 0; i < h.size(); ++i) {
+      std::string key(View(h[i].name, data));
+      for (char& c : key) c = Lower(c);
+      auto [it, inserted] = index.emplace(std::move(key), kept);
+      if (!inserted) {
+        h[it->second].value = h[i].value;
+      } else {
+        h[kept++] = h[i];
+      }
+    }
+  }
+  h.resize(kept);
 }
 
 bool HttpRequestParser::TakeContinueRequest() {
@@ -153,19 +241,19 @@ bool HttpRequestParser::TakeContinueRequest() {
 }
 
 HttpRequestParser::Result HttpRequestParser::Fail(int status, std::string message,
-                                                  HttpRequest* request) {
+                                                  std::string_view data, HttpRequest* request) {
   error_status_ = status;
   error_message_ = std::move(message);
   stage_ = kFailed;
   failure_ = Result::kError;
-  *request = std::move(pending_);  // what was parsed so far, for the access log
+  Export(data, request);  // what was parsed so far, for the access log
   return failure_;
 }
 
-HttpRequestParser::Result HttpRequestParser::Close(HttpRequest* request) {
+HttpRequestParser::Result HttpRequestParser::Close(std::string_view data, HttpRequest* request) {
   stage_ = kFailed;
   failure_ = Result::kClose;
-  *request = std::move(pending_);
+  Export(data, request);
   return failure_;
 }
 
@@ -182,10 +270,13 @@ bool HttpRequestParser::FindLineEnd(std::string_view data, size_t* lf) {
   return true;
 }
 
-bool HttpRequestParser::ParseRequestLine(std::string_view raw) {
-  HttpRequest& r = pending_;
-  AssignWithoutCr(raw, &r.request_line);
-  std::string_view line = r.request_line;
+bool HttpRequestParser::ParseRequestLine(Span line_span, std::string_view data) {
+  line_ = line_span;
+  std::string_view line = View(line_span, data);
+  auto part = [&](size_t pos, size_t size) {
+    return Span{static_cast<uint32_t>(line_span.offset + pos), static_cast<uint32_t>(size),
+                line_span.in_arena};
+  };
   size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos) return false;
   size_t sp2 = line.find(' ', sp1 + 1);
@@ -195,80 +286,90 @@ bool HttpRequestParser::ParseRequestLine(std::string_view raw) {
   std::string_view version = line.substr(sp2 + 1);
   if (target.empty()) return false;
   if (version == "HTTP/1.1") {
-    r.http11 = true;
+    http11_ = true;
   } else if (version == "HTTP/1.0") {
-    r.http11 = false;
+    http11_ = false;
   } else {
     return false;
   }
-  r.method_name.assign(method);
-  r.method = MethodFromName(method);
-  r.target.assign(target);
+  method_name_ = part(0, sp1);
+  method_ = MethodFromName(method);
+  target_ = part(sp1 + 1, target.size());
   size_t q = target.find('?');
   if (q == std::string_view::npos) {
-    r.path.assign(target);
-    r.query.clear();
+    path_ = target_;
+    query_ = part(sp2, 0);
   } else {
-    r.path.assign(target.substr(0, q));
-    r.query.assign(target.substr(q + 1));
+    path_ = part(sp1 + 1, q);
+    query_ = part(sp1 + 1 + q + 1, target.size() - q - 1);
   }
   return true;
 }
 
-void HttpRequestParser::AddHeaderLine(std::string_view line) {
+void HttpRequestParser::AddHeaderLine(Span line_span, std::string_view data) {
+  std::string_view line = View(line_span, data);
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return;  // 2.3: ignored
-  std::string_view name = line.substr(0, colon);
-  while (!name.empty() && IsBlank(name.front())) name.remove_prefix(1);
-  while (!name.empty() && IsBlank(name.back())) name.remove_suffix(1);
-  std::string_view value = line.substr(colon + 1);
+  size_t name_begin = 0, name_end = colon;
+  while (name_begin < name_end && IsBlank(line[name_begin])) ++name_begin;
+  while (name_end > name_begin && IsBlank(line[name_end - 1])) --name_end;
   // The spec says leading spaces; a tab there is legal HTTP whitespace too.
-  while (!value.empty() && IsBlank(value.front())) value.remove_prefix(1);
-  auto& h = pending_.headers.emplace_back();
-  h.first.resize(name.size());
-  std::transform(name.begin(), name.end(), h.first.begin(), Lower);
-  h.second.assign(value);
+  size_t value_begin = colon + 1;
+  while (value_begin < line.size() && IsBlank(line[value_begin])) ++value_begin;
+  auto part = [&](size_t pos, size_t size) {
+    return Span{static_cast<uint32_t>(line_span.offset + pos), static_cast<uint32_t>(size),
+                line_span.in_arena};
+  };
+  headers_.push_back(HeaderSpan{part(name_begin, name_end - name_begin),
+                                part(value_begin, line.size() - value_begin)});
 }
 
-HttpRequestParser::Result HttpRequestParser::FinishHeaders(HttpRequest* request) {
-  HttpRequest& r = pending_;
-  DeduplicateHeaders(&r.headers);
+HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data,
+                                                           HttpRequest* request) {
+  DeduplicateHeaders(data);
+  FramingHeaders found;
+  FindFramingHeaders(data, &found);
+  auto header = [&](const Span* span, std::string_view* value) {
+    if (span != nullptr) *value = View(*span, data);
+    return span != nullptr;
+  };
+  std::string_view v;
 
-  r.keep_alive = r.http11;
-  if (const std::string* c = r.Header("connection")) {
-    if (EqualsNoCase(*c, "close")) {
-      r.keep_alive = false;
-    } else if (EqualsNoCase(*c, "keep-alive")) {
-      r.keep_alive = true;
+  keep_alive_ = http11_;
+  if (header(found.connection, &v)) {
+    if (EqualsNoCase(v, "close")) {
+      keep_alive_ = false;
+    } else if (EqualsNoCase(v, "keep-alive")) {
+      keep_alive_ = true;
     }
   }
 
   // GET, HEAD and DELETE bodies are consumed so the next request parses, but never kept.
-  const bool body_method = r.method == HttpMethod::kPost || r.method == HttpMethod::kPut ||
-                           r.method == HttpMethod::kOther;
+  const bool body_method =
+      method_ == HttpMethod::kPost || method_ == HttpMethod::kPut || method_ == HttpMethod::kOther;
   discard_body_ = !body_method;
   bool expects_bytes = false;
-  if (const std::string* cl = r.Header("content-length")) {
+  if (header(found.content_length, &v)) {
     bool too_large = false;
-    if (!ParseContentLength(*cl, limits_.max_body, &content_length_, &too_large)) {
-      return Fail(400, "invalid content length", request);
+    if (!ParseContentLength(v, limits_.max_body, &content_length_, &too_large)) {
+      return Fail(400, "invalid content length", data, request);
     }
-    if (too_large) return Fail(413, "request entity too large", request);
+    if (too_large) return Fail(413, "request entity too large", data, request);
     stage_ = kBodyLength;
     expects_bytes = content_length_ > 0;
-  } else if (const std::string* te = r.Header("transfer-encoding");
-             te != nullptr && EqualsNoCase(*te, "chunked")) {
+  } else if (header(found.transfer_encoding, &v) && EqualsNoCase(v, "chunked")) {
     chunked_ = true;
     stage_ = kChunkSize;
     expects_bytes = true;
+    // Chunks are gathered at the end of the arena; nothing else is added after them.
+    body_ = Span{static_cast<uint32_t>(arena_.size()), 0, true};
   } else {
     stage_ = kFinished;  // no body; the server never reads until EOF
     return Result::kDone;
   }
-  r.has_body = body_method;
-  if (expects_bytes && r.http11) {
-    if (const std::string* e = r.Header("expect"))
-      continue_pending_ = EqualsNoCase(*e, "100-continue");
+  has_body_ = body_method;
+  if (expects_bytes && http11_ && header(found.expect, &v)) {
+    continue_pending_ = EqualsNoCase(v, "100-continue");
   }
   return Result::kNeedMore;
 }
@@ -278,6 +379,7 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
   *consumed = 0;
   if (stage_ == kFailed) return failure_;
   if (data.size() < offset_) return Result::kNeedMore;  // caller lost bytes; nothing to do
+  if (fresh_) StartRequest();
   // A raw line may carry a CR before its LF on top of max_line bytes of content.
   const size_t max_raw_line = limits_.max_line + 1;
   size_t lf = 0;
@@ -287,12 +389,14 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
       case kRequestLine: {
         if (!FindLineEnd(data, &lf)) {
           if (data.size() - offset_ > max_raw_line) {
-            return Fail(414, "request line too long", request);
+            return Fail(414, "request line too long", data, request);
           }
           return Result::kNeedMore;
         }
-        if (lf - offset_ > max_raw_line) return Fail(414, "request line too long", request);
-        if (!ParseRequestLine(data.substr(offset_, lf - offset_))) return Close(request);
+        if (lf - offset_ > max_raw_line) return Fail(414, "request line too long", data, request);
+        if (!ParseRequestLine(LineWithoutCr(data, offset_, lf), data)) {
+          return Close(data, request);
+        }
         offset_ = lf + 1;
         stage_ = kHeaders;
         break;
@@ -301,39 +405,36 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
       case kHeaders: {
         if (!FindLineEnd(data, &lf)) {
           size_t partial = data.size() - offset_;
-          if (partial > max_raw_line) return Fail(400, "header line too long", request);
+          if (partial > max_raw_line) return Fail(400, "header line too long", data, request);
           if (header_bytes_ + partial > limits_.max_header_bytes) {
-            return Fail(400, "headers too large", request);
+            return Fail(400, "headers too large", data, request);
           }
           return Result::kNeedMore;
         }
         size_t len = lf - offset_;
-        if (len > max_raw_line) return Fail(400, "header line too long", request);
+        if (len > max_raw_line) return Fail(400, "header line too long", data, request);
         header_bytes_ += len + 1;
         if (header_bytes_ > limits_.max_header_bytes) {
-          return Fail(400, "headers too large", request);
+          return Fail(400, "headers too large", data, request);
         }
-        std::string_view raw = data.substr(offset_, len);
+        Span line = LineWithoutCr(data, offset_, lf);
         offset_ = lf + 1;
-        std::string line;
-        if (raw.find('\r') != std::string_view::npos) {
-          AssignWithoutCr(raw, &line);
-          raw = line;
-        }
-        if (raw.empty()) {
-          Result r = FinishHeaders(request);
+        if (line.size == 0) {
+          Result r = FinishHeaders(data, request);
           if (r == Result::kError) return r;
           break;  // the loop continues in the body stage, or finishes
         }
-        AddHeaderLine(raw);
+        AddHeaderLine(line, data);
         break;
       }
 
       case kBodyLength: {
         if (data.size() - offset_ < content_length_) return Result::kNeedMore;
-        // One copy of the whole body once it is complete: exact allocation, and nothing is
-        // touched while it is still arriving.
-        if (!discard_body_) pending_.body.assign(data.data() + offset_, content_length_);
+        // No copy: the body is viewed where it arrived.
+        if (!discard_body_) {
+          body_ =
+              Span{static_cast<uint32_t>(offset_), static_cast<uint32_t>(content_length_), false};
+        }
         offset_ += content_length_;
         stage_ = kFinished;
         break;
@@ -342,16 +443,16 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
       case kChunkSize: {
         if (!FindLineEnd(data, &lf)) {
           if (data.size() - offset_ > max_raw_line) {
-            return Fail(400, "invalid chunk", request);
+            return Fail(400, "invalid chunk", data, request);
           }
           return Result::kNeedMore;
         }
-        if (lf - offset_ > max_raw_line) return Fail(400, "invalid chunk", request);
+        if (lf - offset_ > max_raw_line) return Fail(400, "invalid chunk", data, request);
         std::string_view line = data.substr(offset_, lf - offset_);
         offset_ = lf + 1;
-        std::string without_cr;
+        std::string without_cr;  // rare: a CR inside the size line
         if (line.find('\r') != std::string_view::npos) {
-          AssignWithoutCr(line, &without_cr);
+          AppendWithoutCr(line, &without_cr);
           line = without_cr;
         }
         if (line.empty()) {
@@ -374,7 +475,7 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
           size = size * 16 + static_cast<size_t>(v);
         }
         if (too_large || size > limits_.max_body - body_total_) {
-          return Fail(413, "request entity too large", request);
+          return Fail(413, "request entity too large", data, request);
         }
         if (size == 0) {
           stage_ = kLastChunkEnd;
@@ -388,7 +489,10 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
 
       case kChunkData: {
         size_t take = std::min(data.size() - offset_, chunk_remaining_);
-        if (!discard_body_) pending_.body.append(data.data() + offset_, take);
+        if (!discard_body_) {
+          arena_.append(data.data() + offset_, take);
+          body_.size += static_cast<uint32_t>(take);
+        }
         offset_ += take;
         chunk_remaining_ -= take;
         if (chunk_remaining_ > 0) return Result::kNeedMore;
@@ -400,17 +504,16 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
       case kLastChunkEnd: {
         // Exactly CR LF; after the 0 chunk anything else is a trailer, which is unsupported.
         size_t avail = data.size() - offset_;
-        if (avail >= 1 && data[offset_] != '\r') return Fail(400, "invalid chunk", request);
+        if (avail >= 1 && data[offset_] != '\r') return Fail(400, "invalid chunk", data, request);
         if (avail < 2) return Result::kNeedMore;
-        if (data[offset_ + 1] != '\n') return Fail(400, "invalid chunk", request);
+        if (data[offset_ + 1] != '\n') return Fail(400, "invalid chunk", data, request);
         offset_ += 2;
         stage_ = stage_ == kChunkDataEnd ? kChunkSize : kFinished;
         break;
       }
 
       case kFinished: {
-        *request = std::move(pending_);
-        pending_ = HttpRequest();
+        Export(data, request);
         *consumed = offset_;
         return Result::kDone;
       }

@@ -13,21 +13,27 @@ namespace ryoan::server {
 
 enum class HttpMethod { kGet, kHead, kPost, kPut, kDelete, kOther };
 
+// The fields are views: into the bytes passed to the parser (the connection's input buffer)
+// where a line needed no rewriting, else into the parser's own storage. They stay valid
+// until the next Parse() on the parser that produced them, as long as those bytes stay put;
+// so a connection parses, handles and replies without copying or allocating per request.
 struct HttpRequest {
   HttpMethod method = HttpMethod::kGet;
-  std::string method_name;   // as sent
-  std::string request_line;  // CRs removed, for the access log
-  std::string target;        // raw request target
-  std::string path;          // target before the first '?', raw (not decoded)
-  std::string query;         // target after the first '?', raw
+  std::string_view method_name;   // as sent
+  std::string_view request_line;  // CRs removed, for the access log
+  std::string_view target;        // raw request target
+  std::string_view path;          // target before the first '?', raw (not decoded)
+  std::string_view query;         // target after the first '?', raw
   bool http11 = true;
   bool keep_alive = true;  // after Connection: close / keep-alive and the version rule
-  // Lower-cased names; a later header with the same name replaced the earlier one.
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;       // only for POST, PUT and unknown methods
+  // Names as sent (lookups ignore their case); a later header with the same name (in any
+  // case) replaced the earlier one's value.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string_view body;  // only for POST, PUT and unknown methods
   bool has_body = false;  // a body was read (Content-Length or chunked)
 
-  const std::string* Header(std::string_view lower_name) const;
+  // The value of the header whose name, lower-cased, is `lower_name`; null if none.
+  const std::string_view* Header(std::string_view lower_name) const;
 };
 
 struct HttpLimits {
@@ -50,8 +56,13 @@ class HttpRequestParser {
   // `data` holds the connection's unconsumed bytes, starting at the first byte of the
   // request. The parser keeps its progress between calls, so each call costs time in
   // proportion to the new bytes only. After kDone, call Reset() before the next request.
+  // On kDone (and on kClose/kError, as far as parsed) *request views `data` and this
+  // parser's storage: see HttpRequest.
   Result Parse(std::string_view data, HttpRequest* request, size_t* consumed);
   void Reset();
+  // Frees storage a large request left behind (a chunked body, many headers). Call only when
+  // the last request's views are no longer used, e.g. when the connection goes idle.
+  void ShrinkIfLarge();
 
   // True once, when the headers are complete, carry "Expect: 100-continue" and the body has
   // not fully arrived: the connection may then send "HTTP/1.1 100 Continue".
@@ -80,16 +91,46 @@ class HttpRequestParser {
   size_t body_total_ = 0;
   // kClose or kError once a request failed; repeated until Reset().
   Result failure_ = Result::kNeedMore;
-  // The request being assembled; moved out on kDone, so callers need not keep their
-  // HttpRequest between calls.
-  HttpRequest pending_;
+  // The request being assembled, as spans (offsets survive the caller's buffer moving
+  // between calls): into `data` or, for lines that had CRs inside and chunked bodies, into
+  // arena_. Turned into views only when the request is complete.
+  struct Span {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+    bool in_arena = false;
+  };
+  struct HeaderSpan {
+    Span name, value;
+  };
+  HttpMethod method_ = HttpMethod::kGet;
+  bool http11_ = true;
+  bool keep_alive_ = true;
+  bool has_body_ = false;
+  bool fresh_ = true;  // arena_ and the spans still hold the previous request
+  Span line_, method_name_, target_, path_, query_, body_;
+  std::vector<HeaderSpan> headers_;
+  std::string arena_;
 
-  Result Fail(int status, std::string message, HttpRequest* request);
-  Result Close(HttpRequest* request);
+  std::string_view View(Span span, std::string_view data) const;
+  // The line without CRs: a view of `data` when its only CR is the last byte, else a copy.
+  Span LineWithoutCr(std::string_view data, size_t begin, size_t end);
+  // The headers that frame the request; null when absent.
+  struct FramingHeaders {
+    const Span* connection = nullptr;
+    const Span* content_length = nullptr;
+    const Span* transfer_encoding = nullptr;
+    const Span* expect = nullptr;
+  };
+  void FindFramingHeaders(std::string_view data, FramingHeaders* found) const;
+  void Export(std::string_view data, HttpRequest* request) const;
+  void StartRequest();
+  Result Fail(int status, std::string message, std::string_view data, HttpRequest* request);
+  Result Close(std::string_view data, HttpRequest* request);
   bool FindLineEnd(std::string_view data, size_t* lf);
-  bool ParseRequestLine(std::string_view line);
-  void AddHeaderLine(std::string_view line);
-  Result FinishHeaders(HttpRequest* request);
+  bool ParseRequestLine(Span line, std::string_view data);
+  void AddHeaderLine(Span line, std::string_view data);
+  void DeduplicateHeaders(std::string_view data);
+  Result FinishHeaders(std::string_view data, HttpRequest* request);
 };
 
 // Reason phrase for a status code ("OK", "Logical Inconsistency", ...).

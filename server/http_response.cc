@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include "common/http_date.h"
@@ -34,19 +35,16 @@ void AppendNumber(std::string* out, uint64_t v) {
   out->append(buf, static_cast<size_t>(end - buf));
 }
 
-// "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the rest.
-void AppendHeaderName(std::string* out, std::string_view name) {
-  bool start = true;
-  for (char c : name) {
-    out->push_back(start ? Upper(c) : Lower(c));
-    start = c == '-';
-  }
-}
-
 }  // namespace
 
 void AppendHttpResponse(std::string* out, int status, bool close, bool head,
-                        std::vector<HttpHeader> headers, std::string_view body) {
+                        std::initializer_list<HttpHeader> headers, std::string_view body) {
+  std::vector<HttpHeader> copy(headers);
+  AppendHttpResponse(out, status, close, head, std::span<HttpHeader>(copy), body);
+}
+
+void AppendHttpResponse(std::string* out, int status, bool close, bool head,
+                        std::span<HttpHeader> headers, std::string_view body) {
   // Stable insertion sort: handler headers are a handful, and this avoids the temporary
   // buffer std::stable_sort would allocate.
   for (size_t i = 1; i < headers.size(); ++i) {
@@ -57,33 +55,51 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
   }
   std::string_view reason = HttpReason(status);
   std::string_view date = CurrentHttpDate();
-  size_t size = 96 + reason.size() + date.size() + body.size();
-  for (const auto& h : headers) size += h.name.size() + h.value.size() + 4;
-  out->reserve(out->size() + size);
+  // The head is written through a pointer into room made once (std::string::append per
+  // piece costs more than the copying); the bound covers every fixed piece and two numbers.
+  size_t bound = 192 + reason.size() + date.size();
+  for (const auto& h : headers) bound += h.name.size() + h.value.size() + 4;
+  const size_t start = out->size();
+  out->reserve(start + bound + body.size());
+  out->resize(start + bound);
+  char* const begin = out->data() + start;
+  char* p = begin;
+  auto put = [&p](std::string_view piece) {
+    std::memcpy(p, piece.data(), piece.size());
+    p += piece.size();
+  };
+  auto put_number = [&p](uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; };
 
-  out->append("HTTP/1.1 ");
-  AppendNumber(out, static_cast<uint64_t>(status < 0 ? 0 : status));
-  out->push_back(' ');
-  out->append(reason);
-  out->append("\r\nServer: KyotoTycoon/0.9.56\r\nDate: ");
-  out->append(date);
-  out->append("\r\n");
-  if (close) out->append("Connection: close\r\n");
+  put("HTTP/1.1 ");
+  put_number(static_cast<uint64_t>(status < 0 ? 0 : status));
+  *p++ = ' ';
+  put(reason);
+  put("\r\nServer: KyotoTycoon/0.9.56\r\nDate: ");
+  put(date);
+  put("\r\n");
+  if (close) put("Connection: close\r\n");
   // HEAD and 304 carry no body, so the server states no length (a REST HEAD handler passes
   // the record's length as its own header).
   const bool no_body = head || status == 304;
   if (!no_body) {
-    out->append("Content-Length: ");
-    AppendNumber(out, body.size());
-    out->append("\r\n");
+    put("Content-Length: ");
+    put_number(body.size());
+    put("\r\n");
   }
   for (const auto& h : headers) {
-    AppendHeaderName(out, h.name);
-    out->append(": ");
-    out->append(h.value);
-    out->append("\r\n");
+    // "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the
+    // rest.
+    bool word_start = true;
+    for (char c : h.name) {
+      *p++ = word_start ? Upper(c) : Lower(c);
+      word_start = c == '-';
+    }
+    put(": ");
+    put(h.value);
+    put("\r\n");
   }
-  out->append("\r\n");
+  put("\r\n");
+  out->resize(start + static_cast<size_t>(p - begin));
   if (!no_body) out->append(body);
 }
 
@@ -97,7 +113,8 @@ void AppendHttpTransportError(std::string* out, int status, std::string_view mes
   body.append(" (");
   body.append(message);
   body.append(")\n");
-  AppendHttpResponse(out, status, /*close=*/true, /*head=*/false, {{"Content-Type", "text/plain"}},
+  HttpHeader type{"Content-Type", "text/plain"};
+  AppendHttpResponse(out, status, /*close=*/true, /*head=*/false, std::span<HttpHeader>(&type, 1),
                      body);
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,8 +22,11 @@ struct HttpHeader {
 //   handler headers sorted by lower-case name, blank line, body.
 // Content-Length is written from body.size() unless `head` (HEAD requests: no
 // Content-Length from the server, no body; a handler may pass its own Content-Length header).
+// `headers` is sorted in place; nothing is allocated beyond growing `out`.
 void AppendHttpResponse(std::string* out, int status, bool close, bool head,
-                        std::vector<HttpHeader> headers, std::string_view body);
+                        std::span<HttpHeader> headers, std::string_view body);
+void AppendHttpResponse(std::string* out, int status, bool close, bool head,
+                        std::initializer_list<HttpHeader> headers, std::string_view body);
 
 // The transport error reply of spec/http-rpc.md 2.7 ("413 Request Entity Too Large
 // (request entity too large)\n", text/plain, Connection: close).

@@ -12,6 +12,7 @@ namespace ryoan::server {
 class InputBuffer {
  public:
   InputBuffer() = default;
+  ~InputBuffer();
   InputBuffer(const InputBuffer&) = delete;
   InputBuffer& operator=(const InputBuffer&) = delete;
 
@@ -22,12 +23,16 @@ class InputBuffer {
   // bigger buffer as needed. Returns where to write and how much room there is.
   char* Reserve(size_t n, size_t* room);
   void Commit(size_t n) { end_ += n; }
-  // Returns to the inline storage when nothing is pending.
+  // Returns to the inline storage when nothing is pending. A heap buffer of moderate size
+  // goes to a small per-thread cache for the next connection (or request) that outgrows its
+  // inline storage, so that pipelined batches do not allocate each time.
   void ShrinkIfIdle();
 
  private:
   static constexpr size_t kInline = 1536;
   char inline_[kInline];
+  void ReleaseHeap();
+
   std::unique_ptr<char[]> heap_;
   char* data_ = inline_;
   size_t capacity_ = kInline, begin_ = 0, end_ = 0;

@@ -1,6 +1,7 @@
 #include "server/rest.h"
 
 #include <cctype>
+#include <charconv>
 
 #include "common/codec.h"
 #include "common/http_date.h"
@@ -13,8 +14,15 @@ using storage::Status;
 
 void Error(HttpReply* reply, int status, const Status& s) {
   reply->status = status;
-  reply->headers.emplace_back("X-Kt-Error", s.ToString());
+  reply->AddHeader("X-Kt-Error") = s.ToString();
   if (status == 500) LogDatabaseError(s);
+}
+
+void AppendNumber(std::string* out, uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  (void)ec;
+  out->append(buf, static_cast<size_t>(end - buf));
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -30,7 +38,28 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-void HandleRest(Service& service, const HttpRequest& request, HttpReply* reply) {
+std::string& HttpReply::AddHeader(std::string_view name) {
+  // Handlers add at most kMaxHeaders; a further one overwrites the last rather than overflow.
+  if (header_count == kMaxHeaders) --header_count;
+  header_names[header_count] = name;
+  std::string& value = header_values[header_count++];
+  value.clear();
+  return value;
+}
+
+void HttpReply::Clear() {
+  constexpr size_t kKeep = 64 * 1024;
+  status = 200;
+  if (body.capacity() > kKeep) {
+    std::string().swap(body);
+  } else {
+    body.clear();
+  }
+  header_count = 0;
+}
+
+void HandleRest(Service& service, const HttpRequest& request, std::string* scratch,
+                HttpReply* reply) {
   // Path -> database expression and key (spec/rest.md 1).
   std::string_view rest = request.path;
   if (!rest.empty() && rest[0] == '/') rest.remove_prefix(1);
@@ -48,39 +77,45 @@ void HandleRest(Service& service, const HttpRequest& request, HttpReply* reply) 
     reply->body = "no such database\n";
     return;
   }
-  std::string key = UrlDecode(raw_key);
+  std::string& key = *scratch;
+  key.clear();
+  AppendUrlDecode(raw_key, &key);
   Counters& c = service.counters();
 
   switch (request.method) {
     case HttpMethod::kGet:
     case HttpMethod::kHead: {
       c.get++;
-      std::string value;
+      // Read straight into the reply's body (a HEAD drops it again).
       int64_t xt = storage::kXtMax;
-      Status s = db->Get(key, &value, &xt);
+      Status s = db->Get(key, &reply->body, &xt);
       if (!s.ok()) {
+        reply->body.clear();
         c.get_misses++;
         Error(reply, s.code() == storage::Code::kNoRec ? 404 : 500, s);
-        if (request.method == HttpMethod::kHead) reply->headers.emplace_back("Content-Length", "0");
+        if (request.method == HttpMethod::kHead) reply->AddHeader("Content-Length") = "0";
         return;
       }
       reply->status = 200;
-      if (xt < storage::kXtMax) reply->headers.emplace_back("X-Kt-Xt", FormatHttpDate(xt));
+      if (xt < storage::kXtMax) {
+        std::string& date = reply->AddHeader("X-Kt-Xt");
+        date.resize(kHttpDateLength);
+        date.resize(FormatHttpDate(xt, date.data()));
+      }
       if (request.method == HttpMethod::kHead) {
-        reply->headers.emplace_back("Content-Length", std::to_string(value.size()));
-      } else {
-        reply->body = std::move(value);
+        AppendNumber(&reply->AddHeader("Content-Length"), reply->body.size());
+        reply->body.clear();
       }
       return;
     }
     case HttpMethod::kPut: {
       c.set++;
       int64_t xt_arg = storage::kNoXt;
-      if (const std::string* xt_header = request.Header("x-kt-xt")) {
+      if (const std::string_view* xt_header = request.Header("x-kt-xt")) {
         std::optional<int64_t> t = ParseHttpDate(*xt_header);
         if (t && *t > 0 && *t < storage::kXtMax) xt_arg = -*t;
       }
-      const std::string* mode = request.Header("x-kt-mode");
+      const std::string_view* mode = request.Header("x-kt-mode");
       Status s;
       if (mode != nullptr && EqualsIgnoreCase(*mode, "add")) {
         s = db->Add(key, request.body, xt_arg);
@@ -96,8 +131,10 @@ void HandleRest(Service& service, const HttpRequest& request, HttpReply* reply) 
         return;
       }
       reply->status = 201;
-      reply->headers.emplace_back(
-          "Location", "http://localhost:" + std::to_string(service.port()) + request.target);
+      std::string& location = reply->AddHeader("Location");
+      location.append("http://localhost:");
+      AppendNumber(&location, static_cast<uint64_t>(service.port()));
+      location.append(request.target);
       return;
     }
     case HttpMethod::kDelete: {

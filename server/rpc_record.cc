@@ -37,11 +37,13 @@ void StoreWith(RpcCall& call, Op op) {
   if (!s.ok()) CountAndFail(call, c.set_misses, s);
 }
 
+inline bool IsBulkName(const std::string& name) { return !name.empty() && name[0] == '_'; }
+
 // Collects the `_`-prefixed names of a bulk input, without the prefix.
 std::vector<std::string> BulkKeys(const RecordMap& input) {
   std::vector<std::string> keys;
   for (const auto& [name, value] : input.entries()) {
-    if (!name.empty() && name[0] == '_') keys.emplace_back(name.substr(1));
+    if (IsBulkName(name)) keys.emplace_back(name.substr(1));
   }
   return keys;
 }
@@ -168,14 +170,16 @@ void RpcGet(RpcCall& call) {
     call.Fail(400, "invalid parameters");
     return;
   }
-  std::string value;
+  // The value is read straight into the reply's (reused) entry.
+  RecordMap::Entry& entry = call.output.AppendEntry();
+  entry.first.assign("value");
   int64_t xt = storage::kXtMax;
-  Status s = call.db->Get(*key, &value, &xt);
+  Status s = call.db->Get(*key, &entry.second, &xt);
   if (!s.ok()) {
+    call.output.RemoveLast();
     CountAndFail(call, c.get_misses, s);
     return;
   }
-  call.output.Append("value", std::move(value));
   PutXt(call.output, xt);
 }
 
@@ -210,28 +214,45 @@ void RpcSeize(RpcCall& call) {
     call.Fail(400, "invalid parameters");
     return;
   }
-  std::string value;
+  // The value is read straight into the reply's (reused) entry.
+  RecordMap::Entry& entry = call.output.AppendEntry();
+  entry.first.assign("value");
   int64_t xt = storage::kXtMax;
-  Status s = call.db->Seize(*key, &value, &xt);
+  Status s = call.db->Seize(*key, &entry.second, &xt);
   if (!s.ok()) {
+    call.output.RemoveLast();
     c.remove_misses++;
     CountAndFail(call, c.get_misses, s);
     return;
   }
-  call.output.Append("value", std::move(value));
   PutXt(call.output, xt);
 }
 
+// Without `atomic`, the bulk procedures go record by record straight from the input map,
+// which is what DB::SetBulk/RemoveBulk/GetBulk do then, without copying the records first.
 void RpcSetBulk(RpcCall& call) {
-  std::vector<std::pair<std::string, std::string>> records;
-  for (const auto& [name, value] : call.input.entries()) {
-    if (!name.empty() && name[0] == '_') records.emplace_back(name.substr(1), value);
-  }
   Counters& c = call.service.counters();
-  c.set += static_cast<int64_t>(records.size());
+  const int64_t xt = XtParam(call.input);
   int64_t count = 0;
-  Status s =
-      call.db->SetBulk(records, XtParam(call.input), FlagParam(call.input, "atomic"), &count);
+  Status s;
+  if (!FlagParam(call.input, "atomic")) {
+    for (const auto& [name, value] : call.input.entries()) count += IsBulkName(name);
+    c.set += count;
+    if (call.db->readonly()) s = Status::NoPerm();  // as DB::SetBulk, even for no records
+    for (const auto& [name, value] : call.input.entries()) {
+      if (!s.ok()) break;
+      if (!IsBulkName(name)) continue;
+      s = call.db->Set(std::string_view(name).substr(1), value, xt);
+      if (!s.ok()) break;
+    }
+  } else {
+    std::vector<std::pair<std::string, std::string>> records;
+    for (const auto& [name, value] : call.input.entries()) {
+      if (IsBulkName(name)) records.emplace_back(name.substr(1), value);
+    }
+    c.set += static_cast<int64_t>(records.size());
+    s = call.db->SetBulk(records, xt, true, &count);
+  }
   if (!s.ok()) {
     CountAndFail(call, c.set_misses, s);
     return;
@@ -240,33 +261,82 @@ void RpcSetBulk(RpcCall& call) {
 }
 
 void RpcRemoveBulk(RpcCall& call) {
-  std::vector<std::string> keys = BulkKeys(call.input);
   Counters& c = call.service.counters();
-  c.remove += static_cast<int64_t>(keys.size());
+  int64_t keys = 0;
   int64_t count = 0;
-  Status s = call.db->RemoveBulk(keys, FlagParam(call.input, "atomic"), &count);
+  Status s;
+  if (!FlagParam(call.input, "atomic")) {
+    for (const auto& [name, value] : call.input.entries()) keys += IsBulkName(name);
+    c.remove += keys;
+    if (call.db->readonly()) s = Status::NoPerm();  // as DB::RemoveBulk
+    for (const auto& [name, value] : call.input.entries()) {
+      if (!s.ok()) break;
+      if (!IsBulkName(name)) continue;
+      Status one = call.db->Remove(std::string_view(name).substr(1));
+      if (one.ok()) {
+        ++count;
+      } else if (one.code() != storage::Code::kNoRec) {
+        s = one;
+        break;
+      }
+    }
+  } else {
+    std::vector<std::string> names = BulkKeys(call.input);
+    keys = static_cast<int64_t>(names.size());
+    c.remove += keys;
+    s = call.db->RemoveBulk(names, true, &count);
+  }
   if (!s.ok()) {
     CountAndFail(call, c.remove_misses, s);
     return;
   }
-  c.remove_misses += static_cast<int64_t>(keys.size()) - count;
+  c.remove_misses += keys - count;
   call.output.Set("num", std::to_string(count));
 }
 
 void RpcGetBulk(RpcCall& call) {
-  std::vector<std::string> keys = BulkKeys(call.input);
   Counters& c = call.service.counters();
-  c.get += static_cast<int64_t>(keys.size());
-  std::vector<std::pair<std::string, std::string>> records;
-  Status s = call.db->GetBulk(keys, FlagParam(call.input, "atomic"), &records);
+  int64_t keys = 0;
+  int64_t found = 0;
+  Status s;
+  if (!FlagParam(call.input, "atomic")) {
+    for (const auto& [name, value] : call.input.entries()) keys += IsBulkName(name);
+    c.get += keys;
+    // Each value is read straight into its reply entry; keys are distinct (the input map
+    // holds each name once), so entries are appended without lookups.
+    for (const auto& [name, value] : call.input.entries()) {
+      if (!IsBulkName(name)) continue;
+      RecordMap::Entry& entry = call.output.AppendEntry();
+      entry.first.assign(name);
+      Status one = call.db->Get(std::string_view(name).substr(1), &entry.second, nullptr);
+      if (one.ok()) {
+        ++found;
+        continue;
+      }
+      call.output.RemoveLast();
+      if (one.code() != storage::Code::kNoRec) {
+        s = one;
+        break;
+      }
+    }
+  } else {
+    std::vector<std::string> names = BulkKeys(call.input);
+    keys = static_cast<int64_t>(names.size());
+    c.get += keys;
+    std::vector<std::pair<std::string, std::string>> records;
+    s = call.db->GetBulk(names, true, &records);
+    if (s.ok()) {
+      found = static_cast<int64_t>(records.size());
+      for (auto& [key, value] : records) call.output.Append("_" + key, std::move(value));
+    }
+  }
   if (!s.ok()) {
+    // Like DB::GetBulk, a failure reports no records.
+    call.output.clear();
     CountAndFail(call, c.get_misses, s);
     return;
   }
-  c.get_misses += static_cast<int64_t>(keys.size() - records.size());
-  // Keys are distinct (the input map holds each name once), so append without lookups.
-  int64_t found = static_cast<int64_t>(records.size());
-  for (auto& [key, value] : records) call.output.Append("_" + key, std::move(value));
+  c.get_misses += keys - found;
   call.output.Set("num", std::to_string(found));
 }
 

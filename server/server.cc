@@ -96,7 +96,11 @@ void Server::Start() {
                              std::chrono::duration<double>(std::max(0.0, options.bgs_interval)));
   ScheduleIdleWork();
   for (auto& io : contexts_) {
-    threads_.emplace_back([ctx = io.get()]() { ctx->run(); });
+    standbys_.push_back(std::make_unique<LoopStandby>(*io));
+    threads_.emplace_back([ctx = io.get(), standby = standbys_.back().get()]() {
+      standby->Bind();
+      ctx->run();
+    });
   }
 }
 
@@ -121,8 +125,8 @@ void Server::Accept() {
       });
       return;
     }
-    auto connection = std::make_shared<Connection>(service_, registry_, *workers_,
-                                                   std::move(socket));
+    auto connection =
+        std::make_shared<Connection>(service_, registry_, *workers_, std::move(socket));
     registry_.Add(connection);
     asio::post(connection->socket_executor(), [connection]() { connection->Start(); });
     Accept();
@@ -197,6 +201,7 @@ void Server::Stop() {
   for (auto& guard : guards_) guard.reset();
   for (auto& io : contexts_) io->stop();
   for (auto& t : threads_) t.join();
+  standbys_.clear();
   workers_->join();
   threads_.clear();
   Log(kLogSystem, "closing the server socket");

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/loop_standby.h"
 #include "server/service.h"
 
 namespace ryoan::server {
@@ -64,6 +65,8 @@ class Server {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
+  // One per I/O thread: lets Lua procedures run inline (LoopStandby, ProcedurePlacement).
+  std::vector<std::unique_ptr<LoopStandby>> standbys_;
   // Runs procedures that may take unbounded time (spec: -th worker threads).
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;

@@ -14,6 +14,7 @@
 #include "scripting/script_runtime.h"
 #include "server/condition_hub.h"
 #include "server/options.h"
+#include "server/procedure_placement.h"
 #include "storage/db.h"
 
 namespace ryoan::server {
@@ -41,6 +42,8 @@ class Service {
 
   Counters& counters() { return counters_; }
   ConditionHub& conditions() { return conditions_; }
+  // Whether a Lua procedure runs inline on the I/O thread or on a worker.
+  ProcedurePlacement& placement() { return placement_; }
 
   std::atomic<int64_t>& connection_count() { return connection_count_; }
   double running_seconds() const;
@@ -53,6 +56,7 @@ class Service {
   Counters counters_;
   scripting::ScriptRuntime* script_ = nullptr;
   ConditionHub conditions_;
+  ProcedurePlacement placement_;
   std::atomic<int64_t> connection_count_{0};
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   int port_ = 0;
