@@ -465,11 +465,16 @@ Status DB::Clear() {
 }
 
 Status DB::Synchronize(bool hard, const std::function<Status(const std::string& path)>& proc) {
+  if (!proc) return engine_->Synchronize(hard);
+  // `proc` is a hot-backup hook (ktserver -cmd) that copies the files: writers, and the
+  // sweeper's deletions, wait until it returns so that the copy is one consistent state.
   // Memory engines have nothing to flush; `proc` still runs so that hot-backup commands
   // behave the same for every type.
-  Status status = engine_->Synchronize(hard);
-  if (!status.ok()) return status;
-  return proc ? proc(spec_.path) : Status::OK();
+  return Occupy([&] {
+    std::lock_guard<std::mutex> sweeping(sweep_mutex_);
+    Status status = engine_->Synchronize(hard);
+    return status.ok() ? proc(spec_.path) : status;
+  });
 }
 
 int64_t DB::Count() const { return engine_->Count(); }

@@ -171,7 +171,8 @@ class DB {
   Status Clear();
   // step <= 1: remove every expired record now; step > 1: that many bounded sweep steps.
   Status Vacuum(int64_t step);
-  // Flushes; then calls `proc` (if any) while updates are blocked.
+  // Flushes; with `proc`, flushes and calls it while other threads' updates and the sweeper
+  // wait (a hot backup's copy sees one state).
   Status Synchronize(bool hard, const std::function<Status(const std::string& path)>& proc = {});
 
   int64_t Count() const;

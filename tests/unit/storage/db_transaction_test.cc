@@ -182,6 +182,29 @@ TYPED_TEST(DBTest, OccupyBlocksOtherWritersOnly) {
   EXPECT_TRUE(written.load());
 }
 
+TYPED_TEST(DBTest, SynchronizeHookRunsWhileOtherWritersWait) {
+  DB& db = *this->db_;
+  ASSERT_TRUE(db.Set("a", "1").ok());
+  std::atomic<bool> written{false};
+  std::thread writer;
+  std::string seen_path;
+  Status status = db.Synchronize(false, [&](const std::string& path) {
+    seen_path = path;
+    writer = std::thread([&] {
+      EXPECT_TRUE(db.Set("b", "2").ok());
+      written.store(true);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(this->GetOr("a"), "1");  // reads proceed
+    EXPECT_FALSE(written.load());      // a backup copy would see no half of "b"
+    return Status::OK();
+  });
+  EXPECT_TRUE(status.ok());
+  writer.join();
+  EXPECT_TRUE(written.load());
+  EXPECT_EQ(seen_path, db.spec().path);
+}
+
 TYPED_TEST(DBTest, TransactionReadonlyRefused) {
   std::unique_ptr<DB> reader = this->Open("", /*readonly=*/true);
   ASSERT_NE(reader, nullptr);
