@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/numbers.h"
+#include "storage/lmdb_verify.h"
 
 namespace ryoan::storage {
 
@@ -368,6 +369,11 @@ LmdbEngine::Options LmdbEngine::OptionsFor(const DatabaseSpec& spec, bool readon
   options.autosync = autosync;
   options.directory = spec.type == DatabaseType::kDirTree;
   options.persistent = spec.persistent;
+  auto verify = spec.params.find("verify");
+  if (verify != spec.params.end()) {
+    const std::string& v = verify->second;
+    options.verify = !(v == "off" || v == "0" || v == "no" || v == "false");
+  }
   auto msiz = spec.params.find("msiz");
   if (msiz != spec.params.end()) {
     int64_t size = ParseIntWithUnit(msiz->second);
@@ -397,7 +403,9 @@ Status LmdbEngine::Open(const std::string& path, const Options& options,
   env_options.subdir = options.directory;
   env_options.map_size = static_cast<size_t>(options.map_size > 0 ? options.map_size : 64 << 20);
   std::unique_ptr<lmdb::Env> env;
-  Status status = lmdb::Env::Open(path, env_options, &env);
+  // Before this process maps the file: LMDB must not be used in a child of its opener.
+  Status status = options.verify ? lmdb::VerifyFile(path, options.directory) : Status::OK();
+  if (status.ok()) status = lmdb::Env::Open(path, env_options, &env);
   if (!status.ok()) {
     std::lock_guard lock(registry_mu);
     OpenFiles().erase(registry_key);

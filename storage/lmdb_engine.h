@@ -39,8 +39,10 @@ class LmdbEngine : public Engine {
     int64_t map_size = 64 << 20;  // starting map size (msiz)
     // ktopts=p, recorded in the file while it is empty and read back afterwards.
     bool persistent = false;
+    // Check the whole file before opening it (lmdb_verify.h); `#verify=off` skips it.
+    bool verify = true;
   };
-  // Options from a database argument's parameters (rcomp, msiz, ktopts).
+  // Options from a database argument's parameters (rcomp, msiz, ktopts, verify).
   static Options OptionsFor(const DatabaseSpec& spec, bool readonly, bool autosync);
 
   // Opens or creates the database. Fails with a Status, never crashes, on foreign or

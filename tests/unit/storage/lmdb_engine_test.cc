@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -438,7 +439,18 @@ TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
   ASSERT_GE(FlipEvery(path_, "MARKER-KEY"), 1);
   ASSERT_GE(FlipEvery(path_, "MARKER-ENTRY"), 1);
 
-  std::unique_ptr<DB> db = OpenDB();
+  // The check at open walks every record: it refuses the file, naming it.
+  Status refused;
+  EXPECT_EQ(OpenDB("", false, &refused), nullptr);
+  EXPECT_EQ(refused.code(), Code::kBroken) << refused.ToString();
+  EXPECT_NE(refused.message().find(path_ + ": broken database file (check at open: "),
+            std::string::npos)
+      << refused.message();
+  EXPECT_EQ(OpenDB("", true, &refused), nullptr);  // a reader too
+  EXPECT_EQ(refused.code(), Code::kBroken) << refused.ToString();
+
+  // Opened unchecked (#verify=off), every read still checks the record it hands out.
+  std::unique_ptr<DB> db = OpenDB("#verify=off");
   std::string value;
   int64_t xt;
   Status status = db->Get("victim", &value, &xt);
@@ -487,6 +499,62 @@ TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
   ASSERT_TRUE(db->Set("k42", "still writable").ok());
   ASSERT_TRUE(db->Get("k42", &value, &xt).ok());
   EXPECT_EQ(value, "still writable");
+}
+
+// LMDB's own pages carry no checksums; the check at open catches what damage to them does.
+TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
+  {
+    std::unique_ptr<DB> db = OpenDB();
+    for (int i = 0; i < 6000; ++i) {
+      ASSERT_TRUE(db->Set("k" + std::to_string(i), std::string(i % 50, 'v')).ok());
+    }
+    for (int i = 3000; i < 6000; ++i) ASSERT_TRUE(db->Remove("k" + std::to_string(i)).ok());
+    const int64_t size = db->Size();
+    ASSERT_TRUE(db->Vacuum(0).ok());  // no free pages left: every leaf page is in use
+    ASSERT_LT(db->Size(), size);
+  }
+  std::string original;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t psize = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  auto damaged_open = [&](size_t offset, uint8_t mask) {
+    std::string bytes = original;
+    bytes[offset] = static_cast<char>(bytes[offset] ^ mask);
+    { std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes; }
+    Status status;
+    std::unique_ptr<DB> db = OpenDB("", false, &status);
+    EXPECT_EQ(db, nullptr) << "offset " << offset;
+    EXPECT_EQ(status.message().rfind(path_ + ": ", 0), 0u) << status.message();
+    return status.message();
+  };
+  // The page number in the header of the first leaf page (the compacted file starts with
+  // the pages of the named databases).
+  size_t leaf = 0;
+  for (size_t page = original.size() / psize - 1; page >= 2; --page) {
+    uint64_t pgno;
+    uint16_t flags;
+    std::memcpy(&pgno, original.data() + page * psize, 8);
+    std::memcpy(&flags, original.data() + page * psize + 10, 2);
+    if (pgno == page && flags == 0x02) leaf = page;
+  }
+  ASSERT_GT(leaf, 0u);
+  EXPECT_NE(damaged_open(leaf * psize, 0x01)
+                .find("check at open: page " + std::to_string(leaf) + " has a bad header"),
+            std::string::npos);
+  // The transaction id of the newer meta page, made older than the other one: LMDB would
+  // pick the previous state.
+  uint64_t t0, t1;
+  std::memcpy(&t0, original.data() + 144, 8);
+  std::memcpy(&t1, original.data() + psize + 144, 8);
+  const size_t newer = t0 > t1 ? 0 : psize;
+  EXPECT_NE(damaged_open(newer + 144 + 2, 0xff).find("meta pages disagree"), std::string::npos);
+  // The node offsets of a leaf page: entries vanish from lookups or the walk.
+  damaged_open(leaf * psize + 16, 0x10);
+  // Undamaged, it opens with every record.
+  { std::ofstream(path_, std::ios::binary | std::ios::trunc) << original; }
+  EXPECT_EQ(OpenDB()->Count(), 3000);
 }
 
 TEST_F(LmdbEngineTest, FilesOfTheFormatWithoutChecksumsAreRefused) {
