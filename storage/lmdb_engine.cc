@@ -68,13 +68,17 @@ class LmdbEngine::Batch {
     return txn.Begin();
   }
 
-  // The record count travels in the same transaction as the records.
+  // The record count travels in the same transaction as the records. The work the visits
+  // deferred (update-log events) runs once they committed, before the next batch starts.
   Status Commit() {
     if (count != start_count_) txn.Put(engine_->meta_dbi_, "count", Fixed64(count));
     Status status = txn.Commit();
     if (status.ok()) {
       engine_->count_.store(count, std::memory_order_relaxed);
       engine_->commits_.fetch_add(1, std::memory_order_relaxed);
+      scope_.Committed();
+    } else {
+      scope_.Abandon();
     }
     return status;
   }
@@ -83,6 +87,7 @@ class LmdbEngine::Batch {
   int64_t count = 0;
 
  private:
+  CommitScope scope_;  // on the leader's thread, which runs the visits
   LmdbEngine* engine_;
   int64_t start_count_ = 0;
 };
@@ -600,7 +605,7 @@ Status LmdbEngine::ClearWith(const std::function<void()>& while_locked) {
         batch.txn.Drop(table_.dbi());
         batch.count = 0;
         generation_.fetch_add(1, std::memory_order_acq_rel);
-        if (while_locked) while_locked();
+        if (while_locked) CommitScope::AfterCommit(while_locked);
         return Status::OK();
       },
       kShared);

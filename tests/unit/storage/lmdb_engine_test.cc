@@ -557,6 +557,51 @@ TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
   EXPECT_EQ(OpenDB()->Count(), 3000);
 }
 
+// Update-log events describe committed writes only: the observer runs after the commit
+// (a read from inside it sees the write) and never for a write whose commit failed.
+TEST_F(LmdbEngineTest, UpdateEventsFollowTheCommit) {
+  {
+    std::unique_ptr<DB> db = OpenDB("#ktopts=p");
+    ASSERT_TRUE(db->Set("victim", "value MARKER-VALUE of the victim").ok());
+    ASSERT_TRUE(db->Set("other", "1").ok());
+  }
+  ASSERT_GE(FlipEvery(path_, "MARKER-VALUE"), 1);
+  // Persistent: no sweeper, whose writes from inside the observer would wait for themselves.
+  std::unique_ptr<DB> db = OpenDB("#ktopts=p#verify=off");
+  struct Observer : UpdateObserver {
+    DB* db = nullptr;
+    std::vector<std::string> events;
+    void OnSet(std::string_view key, std::string_view value, int64_t) override {
+      std::string stored;
+      Status status = db->Get(key, &stored, nullptr);
+      events.push_back("set " + std::string(key) + "=" + std::string(value) + " stored " +
+                       (status.ok() ? stored : status.ToString()));
+    }
+    void OnRemove(std::string_view key) override {
+      std::string stored;
+      events.push_back("remove " + std::string(key) +
+                       (db->Get(key, &stored, nullptr).code() == Code::kNoRec ? " gone" : " kept"));
+    }
+    void OnClear() override { events.push_back("clear count " + std::to_string(db->Count())); }
+  } observer;
+  observer.db = db.get();
+  db->SetUpdateObserver(&observer);
+
+  ASSERT_TRUE(db->Set("a", "1").ok());
+  ASSERT_TRUE(db->Remove("other").ok());
+  // One atomic batch: "good" is set, then the damaged record fails the whole transaction.
+  int64_t count = 0;
+  EXPECT_EQ(db->SetBulk({{"good", "g"}, {"victim", "v"}}, kNoXt, true, &count).code(),
+            Code::kBroken);
+  std::string value;
+  EXPECT_EQ(db->Get("good", &value, nullptr).code(), Code::kNoRec);  // not committed
+  ASSERT_TRUE(db->Set("b", "2").ok());
+  ASSERT_TRUE(db->Clear().ok());
+  db->SetUpdateObserver(nullptr);
+  EXPECT_EQ(observer.events, (std::vector<std::string>{"set a=1 stored 1", "remove other gone",
+                                                       "set b=2 stored 2", "clear count 0"}));
+}
+
 TEST_F(LmdbEngineTest, FilesOfTheFormatWithoutChecksumsAreRefused) {
   { ASSERT_TRUE(OpenDB()->Set("k", "v").ok()); }
   {  // what a build before record checksums wrote
