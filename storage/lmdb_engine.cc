@@ -407,6 +407,7 @@ Status LmdbEngine::Open(const std::string& path, const Options& options,
   env_options.sync_each_commit = options.autosync;
   env_options.subdir = options.directory;
   env_options.map_size = static_cast<size_t>(options.map_size > 0 ? options.map_size : 64 << 20);
+  env_options.before_compact_copy = options.before_compact_copy;
   std::unique_ptr<lmdb::Env> env;
   // Before this process maps the file: LMDB must not be used in a child of its opener.
   Status status = options.verify ? lmdb::VerifyFile(path, options.directory) : Status::OK();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,8 @@ class LmdbEngine : public Engine {
     bool persistent = false;
     // Check the whole file before opening it (lmdb_verify.h); `#verify=off` skips it.
     bool verify = true;
+    // Test seam: runs when a full vacuum is about to copy the file (lmdb_env.h).
+    std::function<void()> before_compact_copy;
   };
   // Options from a database argument's parameters (rcomp, msiz, ktopts, verify).
   static Options OptionsFor(const DatabaseSpec& spec, bool readonly, bool autosync);
@@ -60,7 +63,8 @@ class LmdbEngine : public Engine {
   Status ClearWith(const std::function<void()>& while_locked) override;
   Status Synchronize(bool hard) override { return env_->Sync(hard); }
   // Full vacuum: rewrites the file without its free pages when they are worth it (LMDB
-  // reuses free pages but never shrinks the file). Readers wait meanwhile.
+  // reuses free pages but never shrinks the file). Writers wait meanwhile; readers go on
+  // and wait only while the copy is swapped in.
   Status Compact() override;
   int64_t Count() const override { return count_.load(std::memory_order_relaxed); }
   int64_t Size() const override { return env_->FileSize(); }

@@ -697,6 +697,97 @@ TEST_F(LmdbEngineTest, FullVacuumShrinksTheFile) {
   EXPECT_EQ(Keys(db.get()).size(), 11u);
 }
 
+// A full vacuum copies the file while readers go on: gets on other threads complete (with
+// the right values) while the vacuum is in its copy step (the seam runs there, holding
+// whatever the copy holds); writers wait for it.
+TEST_F(LmdbEngineTest, ReadersAreServedDuringAFullVacuum) {
+  std::atomic<bool> copying{false};
+  std::atomic<bool> copy_started{false};
+  std::atomic<int64_t> gets_while_copying{0};
+  std::atomic<bool> late_write_done{false};
+  bool late_write_done_during_copy = true;
+  LmdbEngine::Options options;
+  options.before_compact_copy = [&] {
+    copying = true;
+    copy_started = true;
+    // The copy does not start until readers were served meanwhile (or the deadline passed).
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (gets_while_copying < 300 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    late_write_done_during_copy = late_write_done;
+    copying = false;  // counted: gets that started and ended inside this step
+  };
+  std::unique_ptr<LmdbEngine> engine = OpenEngine(options);
+  auto value_of = [](int i) { return std::to_string(i) + std::string(1000 + i % 3000, 'v'); };
+  for (int i = 0; i < 2000; ++i) {
+    SetVisitor set(value_of(i));
+    ASSERT_TRUE(engine->Accept("k" + std::to_string(i), set, true).ok());
+  }
+  struct Remove : RecordVisitor {
+    Decision VisitFull(std::string_view, std::string_view, int64_t) override {
+      return Decision::Remove();
+    }
+  } remove;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 4 != 0) {
+      ASSERT_TRUE(engine->Accept("k" + std::to_string(i), remove, true).ok());
+    }
+  }
+  const int64_t before = engine->Size();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      struct Get : RecordVisitor {
+        std::string value;
+        bool found = false;
+        Decision VisitFull(std::string_view, std::string_view v, int64_t) override {
+          value.assign(v);
+          found = true;
+          return Decision::Keep();
+        }
+      };
+      for (int n = t; !stop; n += 7) {
+        const int i = n % 500 * 4;  // a kept record
+        const bool during = copying;
+        Get get;
+        if (!engine->Accept("k" + std::to_string(i), get, false).ok() || !get.found ||
+            get.value != value_of(i)) {
+          ++wrong;
+        }
+        if (during && copying) ++gets_while_copying;
+      }
+    });
+  }
+  std::thread late_writer([&] {
+    while (!copy_started) std::this_thread::yield();
+    SetVisitor set("late");
+    EXPECT_TRUE(engine->Accept("late", set, true).ok());
+    late_write_done = true;
+  });
+  ASSERT_TRUE(engine->Compact().ok());
+  late_writer.join();
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+
+  EXPECT_GE(gets_while_copying, 300);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_FALSE(late_write_done_during_copy);  // the writer waited for the vacuum
+  EXPECT_LT(engine->Size(), before / 2);
+  EXPECT_EQ(engine->Count(), 501);
+  engine.reset();
+  engine = OpenEngine();
+  EXPECT_EQ(engine->Count(), 501);
+  CollectVisitor all;
+  ASSERT_TRUE(engine->Iterate(all, false).ok());
+  ASSERT_EQ(all.seen.size(), 501u);
+  EXPECT_EQ(all.seen["late"], "late");
+  for (int i = 0; i < 2000; i += 4) EXPECT_EQ(all.seen["k" + std::to_string(i)], value_of(i));
+}
+
 // A writer killed with SIGKILL loses nothing it acknowledged: each Set that returned was
 // committed to the OS page cache, which outlives the process.
 TEST_F(LmdbEngineTest, AcknowledgedWritesSurviveSigkill) {
