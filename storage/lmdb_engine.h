@@ -89,9 +89,10 @@ class LmdbEngine : public Engine {
   Status Setup(const Options& options);
 
   enum WriteMode {
-    kShared,  // batched with other writers
-    kAlone,   // a batch of its own (it may commit early, as Iterate does)
-    kNoTxn,   // the writer role without a transaction (compaction)
+    kShared,         // batched with other writers
+    kSharedReading,  // batched; usually changes nothing (cursor visits: the sweeper)
+    kAlone,          // a batch of its own (it may commit early, as Iterate does)
+    kNoTxn,          // the writer role without a transaction (compaction)
   };
   // Group commit: queues `fn` and returns once the transaction that ran it has committed.
   Status Write(const WriteFn& fn, WriteMode mode);

@@ -142,6 +142,7 @@ class ReadTxn {
   ReadTxn& operator=(const ReadTxn&) = delete;
 
   Status status() const { return rc_ == 0 ? Status::OK() : Error(env_->path(), "read", rc_); }
+  int rc() const { return rc_; }
   MDB_txn* get() const { return txn_; }
 
  private:
@@ -163,6 +164,7 @@ class WriteTxn {
   Status Begin();
   MDB_txn* get() const { return txn_; }
   bool ok() const { return rc_ == 0; }
+  int rc() const { return rc_; }
   // Records an LMDB error met while reading inside the transaction.
   void Fail(int rc) {
     if (rc_ == 0) rc_ = rc;
