@@ -4,8 +4,14 @@
 //
 // * Writers queue their visits; the first in line (the leader) runs every queued visit, in
 //   order, inside ONE write transaction, commits once and wakes them (group commit). So each
-//   visit runs under a single-writer lock and an acknowledged write is committed.
-// * Readers use read-only snapshots and never wait for the writer.
+//   visit runs under a single-writer lock and an acknowledged write is committed. A batch
+//   that has not written yet reads a snapshot of the last commit (the same state), so
+//   visits that change nothing (sweeper steps) need no LMDB write transaction. Update-log
+//   events of a batch are delivered after its commit (CommitScope in engine.h).
+// * Opening checks the whole file first, in a forked child (lmdb_verify.h); `#verify=off`
+//   skips it.
+// * Readers use read-only snapshots and never wait for the writer, nor for a full vacuum
+//   except while it swaps the compacted file in.
 // * Commits reach the OS page cache (MDB_NOSYNC): they survive a kill of the process, and
 //   Synchronize(true) or `autosync` (fsync at every commit) makes them survive power loss.
 // * The map grows by itself (lmdb_env.h); `msiz` is only its starting size.

@@ -465,7 +465,9 @@ Status VerifyFile(const std::string& path, bool subdir, VerifyResult* result) {
     return Status::OK();
   }
   if (reply == "skip") return Status::OK();
-  return Broken(path, "the check ended without an answer");
+  // No answer: the child died some other way (a sanitizer's report of the fault, say).
+  return Broken(path, "LMDB crashed on a damaged page (exit status " +
+                          std::to_string(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1) + ")");
 }
 
 }  // namespace ryoan::storage::lmdb

@@ -552,6 +552,15 @@ TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
   EXPECT_NE(damaged_open(newer + 144 + 2, 0xff).find("meta pages disagree"), std::string::npos);
   // The node offsets of a leaf page: entries vanish from lookups or the walk.
   damaged_open(leaf * psize + 16, 0x10);
+  // The first node offset of the last page (the main database's root) pointed past the end
+  // of the file: LMDB itself reads the node and faults. Only the checking child dies.
+  const size_t last = original.size() / psize - 1;
+  uint16_t lower;
+  std::memcpy(&lower, original.data() + last * psize + 12, 2);
+  ASSERT_GT(lower, 16);
+  const uint8_t high = static_cast<uint8_t>(original[last * psize + 17]);
+  EXPECT_NE(damaged_open(last * psize + 17, high ^ 0xff).find("crashed on a damaged page"),
+            std::string::npos);
   // Undamaged, it opens with every record.
   { std::ofstream(path_, std::ios::binary | std::ios::trunc) << original; }
   EXPECT_EQ(OpenDB()->Count(), 3000);
