@@ -28,6 +28,8 @@ constexpr uint16_t kKindMask = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40;  // bran
 // The meta page: magic (4) and version (4) after the header, then map address (8), map size
 // (8), the free and main database records (48 each), the last page (8), the txn id (8).
 constexpr size_t kMetaMagic = 16;
+constexpr size_t kMetaPageSize = 40;   // the free database record's padding holds it
+constexpr size_t kMetaMainRoot = 128;  // md_root of the main database's record
 constexpr size_t kMetaLastPage = 136;
 constexpr size_t kMetaTxnId = 144;
 constexpr uint32_t kMagic = 0xBEEFC0DE;
@@ -64,6 +66,7 @@ class Walker {
   };
 
   std::string CheckMetas();
+  std::string CheckEmpty(MDB_txn* txn);
   bool LocateMap(MDB_txn* txn);
   // Walks every entry of `tree` in order; `each(key, data)` may report a problem.
   template <typename Fn>
@@ -71,6 +74,7 @@ class Walker {
   std::string Claim(uint64_t pgno, uint8_t owner, Tree* tree);
   std::string PageOf(const void* p, uint16_t kind, uint64_t* pgno);
   std::string CheckCounts(MDB_txn* txn, const Tree& tree);
+  static bool LandsOn(MDB_txn* txn, MDB_dbi dbi, const MDB_val& key, const MDB_val& data);
 
   MDB_env* env_;
   int fd_;
@@ -78,17 +82,29 @@ class Walker {
   uint64_t pages_ = 0;
   uintptr_t base_ = 0;
   std::vector<uint8_t> owners_;
+  // The older meta's main root, which the last commit must have freed (0: nothing to check).
+  uint64_t freed_root_ = 0;
+  uint64_t last_txnid_ = 0;
+  bool freed_root_seen_ = false;
 };
 
 std::string Walker::CheckMetas() {
-  std::vector<unsigned char> meta(2 * psize_);
-  if (pread(fd_, meta.data(), meta.size(), 0) != static_cast<ssize_t>(meta.size())) {
+  // LMDB reads meta 1 one page (as meta 0 gives the page size) after meta 0, and then uses
+  // the page size of the meta it chose: both must agree with each other and with LMDB.
+  constexpr size_t kMetaBytes = kMetaTxnId + 8;
+  unsigned char m0[kMetaBytes], m1[kMetaBytes];
+  if (pread(fd_, m0, kMetaBytes, 0) != static_cast<ssize_t>(kMetaBytes)) {
     return "the meta pages cannot be read";
   }
-  const unsigned char* m0 = meta.data();
-  const unsigned char* m1 = meta.data() + psize_;
-  if (Load<uint32_t>(m0 + kMetaMagic) != kMagic || Load<uint32_t>(m1 + kMetaMagic) != kMagic) {
-    return "-";  // LMDB refuses these itself
+  const uint32_t psize0 = Load<uint32_t>(m0 + kMetaPageSize);
+  if (Load<uint32_t>(m0 + kMetaMagic) != kMagic) return "-";  // LMDB refuses it itself
+  if (psize0 != psize_ || pread(fd_, m1, kMetaBytes, psize0) != static_cast<ssize_t>(kMetaBytes)) {
+    return "the meta pages disagree on the page size";
+  }
+  if (Load<uint32_t>(m1 + kMetaMagic) != kMagic) return "-";
+  if (Load<uint32_t>(m1 + kMetaPageSize) != psize0) {
+    return "the meta pages disagree on the page size (" + std::to_string(psize0) + " and " +
+           std::to_string(Load<uint32_t>(m1 + kMetaPageSize)) + ")";
   }
   const uint64_t t0 = Load<uint64_t>(m0 + kMetaTxnId);
   const uint64_t t1 = Load<uint64_t>(m1 + kMetaTxnId);
@@ -108,7 +124,43 @@ std::string Walker::CheckMetas() {
     return "the meta pages disagree (transactions " + std::to_string(t0) + " and " +
            std::to_string(t1) + ")";
   }
+  // Every commit rewrites the main database's root, and frees the previous one under its
+  // own transaction id; nothing can reuse that page before the next commit. So the older
+  // meta's root must be on the free list under the newer one's id (checked by the walk):
+  // this tells a real previous state from a newer meta whose id was damaged into an older
+  // one, which would make LMDB open the state before the last commit.
+  const unsigned char* older = chosen == 0 ? m1 : m0;
+  const uint64_t older_root = Load<uint64_t>(older + kMetaMainRoot);
+  if (other != 0 && older_root != ~uint64_t{0}) {
+    freed_root_ = older_root;
+    last_txnid_ = last;
+  }
   return "";
+}
+
+// An empty main database: a new file (no page written yet) or one whose every other page
+// is free; anything else means the main database's record was damaged, and the open would
+// take the file for a new one.
+std::string Walker::CheckEmpty(MDB_txn* txn) {
+  MDB_cursor* cursor = nullptr;
+  if (mdb_cursor_open(txn, 0, &cursor) != 0) return "cannot read the free list";
+  MDB_val key, data;
+  int64_t used = 2;
+  int rc;
+  for (rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+    if (data.mv_size < sizeof(uint64_t)) break;
+    used += static_cast<int64_t>(Load<uint64_t>(static_cast<const unsigned char*>(data.mv_data)));
+  }
+  mdb_cursor_close(cursor);
+  MDB_stat stat;
+  if (rc != MDB_NOTFOUND || mdb_stat(txn, 0, &stat) != 0) return "the free list is damaged";
+  used += static_cast<int64_t>(stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages);
+  if (used != static_cast<int64_t>(pages_)) {
+    return "the main database is empty, yet " + std::to_string(pages_ - used) + " of " +
+           std::to_string(pages_) + " pages are in use";
+  }
+  return "-";
 }
 
 // Finds where the file is mapped from a leaf page of the main database: every page starts
@@ -170,12 +222,7 @@ std::string Walker::PageOf(const void* p, uint16_t kind, uint64_t* pgno) {
 template <typename Fn>
 std::string Walker::Walk(MDB_txn* txn, Tree* tree, Fn each) {
   MDB_cursor* cursor = nullptr;
-  MDB_cursor* lookup = nullptr;  // a cursor, not mdb_get: that refuses the free list's handle
   int rc = mdb_cursor_open(txn, tree->dbi, &cursor);
-  if (rc == 0) {
-    rc = mdb_cursor_open(txn, tree->dbi, &lookup);
-    if (rc != 0) mdb_cursor_close(cursor);
-  }
   if (rc != 0) return std::string("cannot walk ") + tree->name + ": " + mdb_strerror(rc);
   std::string problem;
   MDB_val key, data, prev{0, nullptr};
@@ -223,21 +270,31 @@ std::string Walker::Walk(MDB_txn* txn, Tree* tree, Fn each) {
       break;
     }
     prev = key;
-    // The lookup goes down the branch pages by key: it must land on this very node.
-    MDB_val probe = key;
-    MDB_val found;
-    if (mdb_cursor_get(lookup, &probe, &found, MDB_SET_KEY) != 0 || found.mv_data != data.mv_data) {
+    // The lookup goes down the branch pages by key: it must land on this very node. (A
+    // fresh search each time: a positioned cursor would look in its current page first.)
+    if (!LandsOn(txn, tree->dbi, key, data)) {
       problem = std::string("a lookup in ") + tree->name + " misses a key the walk finds";
       break;
     }
     problem = each(key, data);
   }
-  mdb_cursor_close(lookup);
   mdb_cursor_close(cursor);
   if (problem.empty() && rc != 0 && rc != MDB_NOTFOUND) {
     problem = std::string("walking ") + tree->name + ": " + mdb_strerror(rc);
   }
   return problem;
+}
+
+bool Walker::LandsOn(MDB_txn* txn, MDB_dbi dbi, const MDB_val& key, const MDB_val& data) {
+  MDB_val probe = key;
+  MDB_val found;
+  if (dbi != 0) return mdb_get(txn, dbi, &probe, &found) == 0 && found.mv_data == data.mv_data;
+  MDB_cursor* cursor = nullptr;  // mdb_get refuses the free list's handle
+  if (mdb_cursor_open(txn, dbi, &cursor) != 0) return false;
+  const bool lands =
+      mdb_cursor_get(cursor, &probe, &found, MDB_SET_KEY) == 0 && found.mv_data == data.mv_data;
+  mdb_cursor_close(cursor);
+  return lands;
 }
 
 std::string Walker::CheckCounts(MDB_txn* txn, const Tree& tree) {
@@ -256,20 +313,8 @@ std::string Walker::CheckCounts(MDB_txn* txn, const Tree& tree) {
 
 std::string Walker::Run(VerifyResult* result) {
   MDB_stat env_stat;
-  MDB_envinfo info;
   mdb_env_stat(env_, &env_stat);
-  mdb_env_info(env_, &info);
   psize_ = env_stat.ms_psize;
-  pages_ = info.me_last_pgno + 1;
-  result->pages = static_cast<int64_t>(pages_);
-  struct stat st;
-  if (fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < pages_ * psize_) {
-    return "-";  // truncated: the open reports it
-  }
-  std::string problem = CheckMetas();
-  if (!problem.empty()) return problem;
-  if (env_stat.ms_entries == 0) return "-";  // a new file
-
   MDB_txn* txn = nullptr;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn); rc != 0) {
     return std::string("cannot read: ") + mdb_strerror(rc);
@@ -278,6 +323,21 @@ std::string Walker::Run(VerifyResult* result) {
     MDB_txn* txn;
     ~Abort() { mdb_txn_abort(txn); }
   } abort_txn{txn};
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  // A process writing the file right now (LMDB allows several): its commits would move the
+  // counts under the walk. The file is in a healthy writer's hands; leave it be.
+  if (info.me_last_txnid != mdb_txn_id(txn)) return "-";
+  pages_ = info.me_last_pgno + 1;
+  result->pages = static_cast<int64_t>(pages_);
+  struct stat st;
+  if (fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < pages_ * psize_) {
+    return "truncated: " + std::to_string(st.st_size) + " of " + std::to_string(pages_ * psize_) +
+           " bytes";
+  }
+  std::string problem = CheckMetas();
+  if (!problem.empty()) return problem;
+  if (env_stat.ms_entries == 0) return CheckEmpty(txn);
   if (!LocateMap(txn)) return "the main database's page does not name its place in the file";
   owners_.assign(pages_, kNobody);
 
@@ -307,16 +367,21 @@ std::string Walker::Run(VerifyResult* result) {
 
   // The free list first: a page it names must not turn up in a tree.
   int64_t free_pages = 0;
-  problem = Walk(txn, &trees[0], [&](const MDB_val&, const MDB_val& data) -> std::string {
+  problem = Walk(txn, &trees[0], [&](const MDB_val& key, const MDB_val& data) -> std::string {
     if (data.mv_size < sizeof(uint64_t) || data.mv_size % sizeof(uint64_t) != 0) {
       return "a free list entry has a bad size";
     }
     const auto* ids = static_cast<const unsigned char*>(data.mv_data);
     const uint64_t n = Load<uint64_t>(ids);
     if ((n + 1) * sizeof(uint64_t) != data.mv_size) return "a free list entry has a bad count";
+    const bool last_commit =
+        key.mv_size == sizeof(uint64_t) &&
+        Load<uint64_t>(static_cast<const unsigned char*>(key.mv_data)) == last_txnid_;
     for (uint64_t i = 1; i <= n; ++i) {
-      std::string claim = Claim(Load<uint64_t>(ids + i * sizeof(uint64_t)), kFreeList, nullptr);
+      const uint64_t pgno = Load<uint64_t>(ids + i * sizeof(uint64_t));
+      std::string claim = Claim(pgno, kFreeList, nullptr);
       if (!claim.empty()) return "free list: " + claim;
+      if (last_commit && pgno == freed_root_) freed_root_seen_ = true;
     }
     free_pages += static_cast<int64_t>(n);
     return "";
@@ -344,6 +409,9 @@ std::string Walker::Run(VerifyResult* result) {
   }
   for (const Tree& tree : trees) {
     if (problem.empty()) problem = CheckCounts(txn, tree);
+  }
+  if (problem.empty() && freed_root_ != 0 && !freed_root_seen_) {
+    problem = "the older meta page is not the state before the last commit";
   }
   if (!problem.empty()) return problem;
 
