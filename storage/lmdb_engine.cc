@@ -79,14 +79,14 @@ class LmdbEngine::Batch {
     return begin_status_;
   }
 
-  // The transaction to read in.
+  // The transaction to read in; null (and the batch failed) when none can be had.
   MDB_txn* Reader() {
-    if (writing_) return txn_.get();
+    if (writing_) return txn_.ok() ? txn_.get() : nullptr;
     if (!read_) {
       read_.emplace(engine_->env_.get());
       if (read_->rc() != 0) Fail(read_->rc());
     }
-    return read_->get();
+    return txn_.ok() ? read_->get() : nullptr;
   }
   // The write transaction, begun on first use. Values read so far stay valid: the pages of
   // the last commit are not reused before this transaction commits, and the map does not
@@ -214,7 +214,9 @@ void LmdbEngine::VisitInBatch(Batch& batch, std::string_view key, RecordVisitor&
   if (!batch.ok()) return;  // the commit reports the error
   int64_t xt = 0;
   std::string_view value;
-  int rc = table_.Get(batch.Reader(), key, &xt, &value);
+  MDB_txn* txn = batch.Reader();
+  if (txn == nullptr) return;  // the commit reports the error
+  int rc = table_.Get(txn, key, &xt, &value);
   if (rc != 0 && rc != MDB_NOTFOUND) return batch.Fail(rc);
   bool found = rc == 0;
   Decision decision = found ? visitor.VisitFull(key, value, xt) : visitor.VisitEmpty(key);
@@ -238,7 +240,9 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
   while (batch.ok()) {
     std::string lmdb_key, data;  // copies: the writes below change LMDB's pages
     {
-      lmdb::CursorHandle cursor(batch.Reader(), table_.dbi());
+      MDB_txn* txn = batch.Reader();
+      if (txn == nullptr) break;
+      lmdb::CursorHandle cursor(txn, table_.dbi());
       MDB_val k = Val(last);
       MDB_val d{0, nullptr};
       int rc = started ? cursor.Get(&k, &d, MDB_SET_RANGE) : cursor.Get(&k, &d, MDB_FIRST);
@@ -388,7 +392,9 @@ class LmdbEngine::CursorImpl : public EngineCursor {
     // The record after this one, found before the visit: the visit changes only this one.
     Record record, next;
     int next_rc = MDB_NOTFOUND;
-    int rc = table.FindWithNext(batch.Reader(), key_, &record, &next, &next_rc);
+    MDB_txn* txn = batch.Reader();
+    if (txn == nullptr) return Status::OK();  // the commit reports the error
+    int rc = table.FindWithNext(txn, key_, &record, &next, &next_rc);
     if (rc == MDB_NOTFOUND) return Unposition();
     if (rc != 0) {
       batch.Fail(rc);

@@ -224,6 +224,7 @@ int RecordTable::Get(MDB_txn* txn, std::string_view key, int64_t* xt,
 bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view value, int64_t xt,
                       int64_t* delta) const {
   *delta = 0;
+  if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
@@ -257,6 +258,7 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
 
 bool RecordTable::Remove(WriteTxn& txn, std::string_view key, int64_t* delta) const {
   *delta = 0;
+  if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
