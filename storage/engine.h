@@ -18,6 +18,45 @@ namespace ryoan::storage {
 // Absolute expiration time meaning "never" (2^40 - 1), as Kyoto Tycoon defines it.
 inline constexpr int64_t kXtMax = (int64_t{1} << 40) - 1;
 
+// Work that must wait until the engine's write is durable: an update-log event must only
+// describe a write that committed. An engine that commits after running visits (LMDB: a
+// leader runs a group of writers in one transaction) keeps a CommitScope open on its thread
+// around them; AfterCommit() then queues the work until Committed() runs it, in order, or the
+// scope ends without a commit (the work is dropped). Outside a scope the work runs at once.
+class CommitScope {
+ public:
+  CommitScope() : outer_(current_) { current_ = this; }
+  ~CommitScope() { current_ = outer_; }
+  CommitScope(const CommitScope&) = delete;
+  CommitScope& operator=(const CommitScope&) = delete;
+
+  // Whether work asked for on this thread now would wait for a commit.
+  static bool Deferring() { return current_ != nullptr; }
+  static void AfterCommit(std::function<void()> fn) {
+    if (current_ != nullptr) {
+      current_->pending_.push_back(std::move(fn));
+    } else {
+      fn();
+    }
+  }
+  // The writes so far committed: runs their work (outside this scope).
+  void Committed() {
+    std::vector<std::function<void()>> pending;
+    pending.swap(pending_);
+    CommitScope* self = current_;
+    current_ = outer_;
+    for (auto& fn : pending) fn();
+    current_ = self;
+  }
+  // The writes so far failed: their work never runs.
+  void Abandon() { pending_.clear(); }
+
+ private:
+  CommitScope* const outer_;
+  std::vector<std::function<void()>> pending_;
+  static inline thread_local CommitScope* current_ = nullptr;
+};
+
 // What a visitor wants done with the record it was shown.
 struct Decision {
   enum Op { kKeep, kSet, kRemove };

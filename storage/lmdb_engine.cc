@@ -3,10 +3,12 @@
 #include <condition_variable>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <utility>
 
 #include "common/numbers.h"
+#include "storage/lmdb_verify.h"
 
 namespace ryoan::storage {
 
@@ -56,32 +58,84 @@ bool Descending(const KeyComparator& comparator) {
 // ---------------------------------------------------------------------------------------
 // Group commit
 
-// The state one leader's transaction shares with the writes it runs.
+// The state one leader's transaction shares with the writes it runs. The LMDB write
+// transaction is begun only when a visit first changes something: until then the batch
+// reads a snapshot of the last commit, which is the state the write transaction would see
+// (the leader is the only writer). Visits that change nothing (most sweeper steps, failed
+// adds and cas) thus cost a pooled read transaction instead of LMDB's writer lock and a
+// commit.
 class LmdbEngine::Batch {
  public:
-  explicit Batch(LmdbEngine* engine) : txn(engine->env_.get()), engine_(engine) {}
+  explicit Batch(LmdbEngine* engine) : txn_(engine->env_.get()), engine_(engine) {}
 
-  Status Begin() {
+  // `eager`: some visit of the batch will most likely write; its first read then needs no
+  // snapshot of its own.
+  Status Begin(bool eager) {
     count = engine_->count_.load(std::memory_order_relaxed);
     start_count_ = count;
-    return txn.Begin();
+    writing_ = false;
+    begin_status_ = Status::OK();
+    if (eager) Writer();
+    return begin_status_;
   }
 
-  // The record count travels in the same transaction as the records.
+  // The transaction to read in; null (and the batch failed) when none can be had.
+  MDB_txn* Reader() {
+    if (writing_) return txn_.ok() ? txn_.get() : nullptr;
+    if (!read_) {
+      read_.emplace(engine_->env_.get());
+      if (read_->rc() != 0) Fail(read_->rc());
+    }
+    return txn_.ok() ? read_->get() : nullptr;
+  }
+  // The write transaction, begun on first use. Values read so far stay valid: the pages of
+  // the last commit are not reused before this transaction commits, and the map does not
+  // move before what the visits decided is copied into the transaction's log.
+  lmdb::WriteTxn& Writer() {
+    if (!writing_) {
+      writing_ = true;
+      read_.reset();  // map growth waits for every read transaction to end
+      begin_status_ = txn_.Begin();
+      if (!begin_status_.ok()) txn_.Fail(MDB_BAD_TXN);
+    }
+    return txn_;
+  }
+  bool ok() const { return txn_.ok(); }
+  void Fail(int rc) { txn_.Fail(rc); }
+  size_t log_bytes() const { return txn_.log_bytes(); }
+
+  // The record count travels in the same transaction as the records. The work the visits
+  // deferred (update-log events) runs once they committed, before the next batch starts.
   Status Commit() {
-    if (count != start_count_) txn.Put(engine_->meta_dbi_, "count", Fixed64(count));
-    Status status = txn.Commit();
+    Status status = begin_status_;
+    if (!writing_) {
+      read_.reset();
+      if (!txn_.ok()) status = engine_->ReadStatus(txn_.rc());
+    } else if (status.ok()) {
+      if (count != start_count_) txn_.Put(engine_->meta_dbi_, "count", Fixed64(count));
+      status = txn_.Commit();
+    } else {
+      txn_.Abort();
+    }
+    writing_ = false;
     if (status.ok()) {
       engine_->count_.store(count, std::memory_order_relaxed);
       engine_->commits_.fetch_add(1, std::memory_order_relaxed);
+      scope_.Committed();
+    } else {
+      scope_.Abandon();
     }
     return status;
   }
 
-  lmdb::WriteTxn txn;
   int64_t count = 0;
 
  private:
+  lmdb::WriteTxn txn_;
+  std::optional<lmdb::ReadTxn> read_;
+  bool writing_ = false;
+  Status begin_status_;
+  CommitScope scope_;  // on the leader's thread, which runs the visits
   LmdbEngine* engine_;
   int64_t start_count_ = 0;
 };
@@ -105,7 +159,7 @@ Status LmdbEngine::Write(const WriteFn& fn, WriteMode mode) {
     // The leader: take the writers queued so far, run them in one transaction.
     std::vector<Writer*> batch;
     for (Writer* writer : writers_) {
-      bool alone = writer->mode != kShared;
+      bool alone = writer->mode == kAlone || writer->mode == kNoTxn;
       if (!batch.empty() && (alone || batch.size() >= kMaxBatch)) break;
       batch.push_back(writer);
       if (alone) break;
@@ -132,7 +186,9 @@ void LmdbEngine::RunBatch(const std::vector<Writer*>& writers) {
     return;
   }
   (void)env_->GrowIfNearlyFull();  // if this fails, MDB_MAP_FULL handling tries again
-  Status status = batch.Begin();
+  bool eager = false;
+  for (const Writer* writer : writers) eager = eager || writer->mode != kSharedReading;
+  Status status = batch.Begin(eager);
   size_t ended = 0;  // writers whose transaction has ended
   for (size_t i = 0; status.ok() && i < writers.size(); ++i) {
     try {
@@ -140,12 +196,12 @@ void LmdbEngine::RunBatch(const std::vector<Writer*>& writers) {
     } catch (...) {
       writers[i]->exception = std::current_exception();
     }
-    if (i + 1 < writers.size() && batch.txn.log_bytes() > kEarlyCommitBytes) {
+    if (i + 1 < writers.size() && batch.log_bytes() > kEarlyCommitBytes) {
       status = batch.Commit();
       for (; ended <= i; ++ended) {
         if (!status.ok()) writers[ended]->status = status;
       }
-      if (status.ok()) status = batch.Begin();
+      if (status.ok()) status = batch.Begin(eager);
     }
   }
   if (status.ok()) status = batch.Commit();
@@ -155,18 +211,20 @@ void LmdbEngine::RunBatch(const std::vector<Writer*>& writers) {
 }
 
 void LmdbEngine::VisitInBatch(Batch& batch, std::string_view key, RecordVisitor& visitor) {
-  if (!batch.txn.ok()) return;  // the commit reports the error
+  if (!batch.ok()) return;  // the commit reports the error
   int64_t xt = 0;
   std::string_view value;
-  int rc = table_.Get(batch.txn.get(), key, &xt, &value);
-  if (rc != 0 && rc != MDB_NOTFOUND) return batch.txn.Fail(rc);
+  MDB_txn* txn = batch.Reader();
+  if (txn == nullptr) return;  // the commit reports the error
+  int rc = table_.Get(txn, key, &xt, &value);
+  if (rc != 0 && rc != MDB_NOTFOUND) return batch.Fail(rc);
   bool found = rc == 0;
   Decision decision = found ? visitor.VisitFull(key, value, xt) : visitor.VisitEmpty(key);
   int64_t delta = 0;
   if (decision.op == Decision::kSet) {
-    table_.Set(batch.txn, key, decision.value, decision.xt, &delta);
+    table_.Set(batch.Writer(), key, decision.value, decision.xt, &delta);
   } else if (decision.op == Decision::kRemove && found) {
-    table_.Remove(batch.txn, key, &delta);
+    table_.Remove(batch.Writer(), key, &delta);
   }
   batch.count += delta;
 }
@@ -179,10 +237,12 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
   std::vector<RecordTable::Entry> entries;
   std::vector<RecordTable::Entry> kept;
   std::vector<std::string> values;
-  while (batch.txn.ok()) {
+  while (batch.ok()) {
     std::string lmdb_key, data;  // copies: the writes below change LMDB's pages
     {
-      lmdb::CursorHandle cursor(batch.txn.get(), table_.dbi());
+      MDB_txn* txn = batch.Reader();
+      if (txn == nullptr) break;
+      lmdb::CursorHandle cursor(txn, table_.dbi());
       MDB_val k = Val(last);
       MDB_val d{0, nullptr};
       int rc = started ? cursor.Get(&k, &d, MDB_SET_RANGE) : cursor.Get(&k, &d, MDB_FIRST);
@@ -192,7 +252,7 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
       }
       if (rc == MDB_NOTFOUND) break;
       if (rc != 0) {
-        batch.txn.Fail(rc);
+        batch.Fail(rc);
         break;
       }
       lmdb_key.assign(lmdb::View(k));
@@ -205,19 +265,19 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
       int64_t xt = 0;
       std::string_view value;
       if (!RecordTable::DecodeDirect(lmdb_key, data, &xt, &value)) {
-        batch.txn.Fail(lmdb::kBadRecord);
+        batch.Fail(lmdb::kBadRecord);
         break;
       }
       std::string key = lmdb_key.substr(1);
       Decision decision = visitor.VisitFull(key, value, xt);
       if (decision.op == Decision::kSet) {
-        table_.Set(batch.txn, key, decision.value, decision.xt, &delta);
+        table_.Set(batch.Writer(), key, decision.value, decision.xt, &delta);
       } else if (decision.op == Decision::kRemove) {
-        table_.Remove(batch.txn, key, &delta);
+        table_.Remove(batch.Writer(), key, &delta);
       }
     } else {
       if (!RecordTable::DecodeGroup(lmdb_key, data, &entries)) {
-        batch.txn.Fail(lmdb::kBadRecord);
+        batch.Fail(lmdb::kBadRecord);
         break;
       }
       kept.clear();
@@ -239,12 +299,12 @@ Status LmdbEngine::IterateInBatch(Batch& batch, RecordVisitor& visitor) {
           kept.push_back(entry);
         }
       }
-      if (changed) table_.PutGroup(batch.txn, lmdb_key, kept);
+      if (changed) table_.PutGroup(batch.Writer(), lmdb_key, kept);
     }
     batch.count += delta;
-    if (batch.txn.log_bytes() > kEarlyCommitBytes) {
+    if (batch.log_bytes() > kEarlyCommitBytes) {
       Status status = batch.Commit();
-      if (status.ok()) status = batch.Begin();
+      if (status.ok()) status = batch.Begin(true);
       if (!status.ok()) return status;
     }
   }
@@ -275,18 +335,19 @@ class LmdbEngine::CursorImpl : public EngineCursor {
     if (!Valid()) return Unposition();
     if (writable) {
       return engine_->Write([&](Batch& batch) { return AcceptInBatch(batch, visitor, step); },
-                            kShared);
+                            kSharedReading);
     }
     lmdb::ReadTxn txn(engine_->env_.get());
     if (!txn.status().ok()) return txn.status();
     // At-or-after: if our record was removed meanwhile, the next one is current.
-    Record record;
-    int rc = engine_->table_.Find(txn.get(), RecordTable::kAtOrAfter, key_, &record);
+    Record record, next;
+    int next_rc = MDB_NOTFOUND;
+    int rc = engine_->table_.FindWithNext(txn.get(), key_, &record, &next, &next_rc);
     if (rc == MDB_NOTFOUND) return Unposition();
     if (rc != 0) return engine_->ReadStatus(rc);
     key_ = record.key;
     visitor.VisitFull(record.key, record.value, record.xt);
-    if (step) Advance(txn.get());
+    if (step) MoveTo(next_rc, &next);
     return Status::OK();
   }
 
@@ -314,11 +375,11 @@ class LmdbEngine::CursorImpl : public EngineCursor {
     return Status::OK();
   }
 
-  // Moves past the current record; past the last one the cursor is unpositioned.
-  void Advance(MDB_txn* txn) {
-    Record record;
-    if (engine_->table_.Find(txn, RecordTable::kAfter, key_, &record) == 0) {
-      key_ = std::move(record.key);
+  // Moves to the record found after the current one (FindWithNext); past the last one the
+  // cursor is unpositioned.
+  void MoveTo(int next_rc, Record* next) {
+    if (next_rc == 0) {
+      key_ = std::move(next->key);
     } else {
       positioned_ = false;
     }
@@ -326,29 +387,33 @@ class LmdbEngine::CursorImpl : public EngineCursor {
 
   // Runs in the leader's write transaction.
   Status AcceptInBatch(Batch& batch, RecordVisitor& visitor, bool step) {
-    if (!batch.txn.ok()) return Status::OK();  // the commit reports the error
+    if (!batch.ok()) return Status::OK();  // the commit reports the error
     const RecordTable& table = engine_->table_;
-    Record record;
-    int rc = table.Find(batch.txn.get(), RecordTable::kAtOrAfter, key_, &record);
+    // The record after this one, found before the visit: the visit changes only this one.
+    Record record, next;
+    int next_rc = MDB_NOTFOUND;
+    MDB_txn* txn = batch.Reader();
+    if (txn == nullptr) return Status::OK();  // the commit reports the error
+    int rc = table.FindWithNext(txn, key_, &record, &next, &next_rc);
     if (rc == MDB_NOTFOUND) return Unposition();
     if (rc != 0) {
-      batch.txn.Fail(rc);
+      batch.Fail(rc);
       return Status::OK();
     }
     key_ = record.key;
     Decision decision = visitor.VisitFull(record.key, record.value, record.xt);
     int64_t delta = 0;
     if (decision.op == Decision::kRemove) {
-      table.Remove(batch.txn, key_, &delta);
+      table.Remove(batch.Writer(), key_, &delta);
       batch.count += delta;
-      Advance(batch.txn.get());  // removal moves the cursor on
+      MoveTo(next_rc, &next);  // removal moves the cursor on
       return Status::OK();
     }
     if (decision.op == Decision::kSet) {
-      table.Set(batch.txn, key_, decision.value, decision.xt, &delta);
+      table.Set(batch.Writer(), key_, decision.value, decision.xt, &delta);
       batch.count += delta;
     }
-    if (step) Advance(batch.txn.get());
+    if (step) MoveTo(next_rc, &next);
     return Status::OK();
   }
 
@@ -368,6 +433,11 @@ LmdbEngine::Options LmdbEngine::OptionsFor(const DatabaseSpec& spec, bool readon
   options.autosync = autosync;
   options.directory = spec.type == DatabaseType::kDirTree;
   options.persistent = spec.persistent;
+  auto verify = spec.params.find("verify");
+  if (verify != spec.params.end()) {
+    const std::string& v = verify->second;
+    options.verify = !(v == "off" || v == "0" || v == "no" || v == "false");
+  }
   auto msiz = spec.params.find("msiz");
   if (msiz != spec.params.end()) {
     int64_t size = ParseIntWithUnit(msiz->second);
@@ -396,8 +466,11 @@ Status LmdbEngine::Open(const std::string& path, const Options& options,
   env_options.sync_each_commit = options.autosync;
   env_options.subdir = options.directory;
   env_options.map_size = static_cast<size_t>(options.map_size > 0 ? options.map_size : 64 << 20);
+  env_options.before_compact_copy = options.before_compact_copy;
   std::unique_ptr<lmdb::Env> env;
-  Status status = lmdb::Env::Open(path, env_options, &env);
+  // Before this process maps the file: LMDB must not be used in a child of its opener.
+  Status status = options.verify ? lmdb::VerifyFile(path, options.directory) : Status::OK();
+  if (status.ok()) status = lmdb::Env::Open(path, env_options, &env);
   if (!status.ok()) {
     std::lock_guard lock(registry_mu);
     OpenFiles().erase(registry_key);
@@ -589,10 +662,10 @@ std::unique_ptr<EngineCursor> LmdbEngine::NewCursor() { return std::make_unique<
 Status LmdbEngine::ClearWith(const std::function<void()>& while_locked) {
   return Write(
       [&](Batch& batch) {
-        batch.txn.Drop(table_.dbi());
+        batch.Writer().Drop(table_.dbi());
         batch.count = 0;
         generation_.fetch_add(1, std::memory_order_acq_rel);
-        if (while_locked) while_locked();
+        if (while_locked) CommitScope::AfterCommit(while_locked);
         return Status::OK();
       },
       kShared);

@@ -4,8 +4,14 @@
 //
 // * Writers queue their visits; the first in line (the leader) runs every queued visit, in
 //   order, inside ONE write transaction, commits once and wakes them (group commit). So each
-//   visit runs under a single-writer lock and an acknowledged write is committed.
-// * Readers use read-only snapshots and never wait for the writer.
+//   visit runs under a single-writer lock and an acknowledged write is committed. A batch
+//   that has not written yet reads a snapshot of the last commit (the same state), so
+//   visits that change nothing (sweeper steps) need no LMDB write transaction. Update-log
+//   events of a batch are delivered after its commit (CommitScope in engine.h).
+// * Opening checks the whole file first, in a forked child (lmdb_verify.h); `#verify=off`
+//   skips it.
+// * Readers use read-only snapshots and never wait for the writer, nor for a full vacuum
+//   except while it swaps the compacted file in.
 // * Commits reach the OS page cache (MDB_NOSYNC): they survive a kill of the process, and
 //   Synchronize(true) or `autosync` (fsync at every commit) makes them survive power loss.
 // * The map grows by itself (lmdb_env.h); `msiz` is only its starting size.
@@ -16,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,8 +46,12 @@ class LmdbEngine : public Engine {
     int64_t map_size = 64 << 20;  // starting map size (msiz)
     // ktopts=p, recorded in the file while it is empty and read back afterwards.
     bool persistent = false;
+    // Check the whole file before opening it (lmdb_verify.h); `#verify=off` skips it.
+    bool verify = true;
+    // Test seam: runs when a full vacuum is about to copy the file (lmdb_env.h).
+    std::function<void()> before_compact_copy;
   };
-  // Options from a database argument's parameters (rcomp, msiz, ktopts).
+  // Options from a database argument's parameters (rcomp, msiz, ktopts, verify).
   static Options OptionsFor(const DatabaseSpec& spec, bool readonly, bool autosync);
 
   // Opens or creates the database. Fails with a Status, never crashes, on foreign or
@@ -58,7 +69,8 @@ class LmdbEngine : public Engine {
   Status ClearWith(const std::function<void()>& while_locked) override;
   Status Synchronize(bool hard) override { return env_->Sync(hard); }
   // Full vacuum: rewrites the file without its free pages when they are worth it (LMDB
-  // reuses free pages but never shrinks the file). Readers wait meanwhile.
+  // reuses free pages but never shrinks the file). Writers wait meanwhile; readers go on
+  // and wait only while the copy is swapped in.
   Status Compact() override;
   int64_t Count() const override { return count_.load(std::memory_order_relaxed); }
   int64_t Size() const override { return env_->FileSize(); }
@@ -83,9 +95,10 @@ class LmdbEngine : public Engine {
   Status Setup(const Options& options);
 
   enum WriteMode {
-    kShared,  // batched with other writers
-    kAlone,   // a batch of its own (it may commit early, as Iterate does)
-    kNoTxn,   // the writer role without a transaction (compaction)
+    kShared,         // batched with other writers
+    kSharedReading,  // batched; usually changes nothing (cursor visits: the sweeper)
+    kAlone,          // a batch of its own (it may commit early, as Iterate does)
+    kNoTxn,          // the writer role without a transaction (compaction)
   };
   // Group commit: queues `fn` and returns once the transaction that ran it has committed.
   Status Write(const WriteFn& fn, WriteMode mode);

@@ -1,6 +1,8 @@
 #include "storage/lmdb_env.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -194,6 +196,20 @@ int64_t Env::UsedBytes(const std::vector<MDB_dbi>& dbis) {
   return pages * page_size_;
 }
 
+namespace {
+
+// Makes a finished copy durable before it replaces the original: a power loss after the
+// rename must not leave a file whose pages never reached the disk.
+bool SyncPath(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  bool ok = fsync(fd) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
 Status Env::Compact(const std::function<Status()>& reopened) {
   if (readonly_) return Status::OK();
   std::error_code ec;
@@ -202,13 +218,20 @@ Status Env::Compact(const std::function<Status()>& reopened) {
   const std::string copy = options_.subdir ? target + "/data.mdb" : target;
   std::filesystem::remove_all(target, ec);
   if (options_.subdir) std::filesystem::create_directory(target, ec);
+  if (options_.before_compact_copy) options_.before_compact_copy();
+  // The copy reads one snapshot through its own read transaction, beside the readers.
+  int rc = mdb_env_copy2(env_, target.c_str(), MDB_CP_COMPACT);
   Status status;
+  if (rc != 0) {
+    status = Error(path_, "compact", rc);
+  } else if (!SyncPath(copy)) {
+    status = Status::System(path_ + ": compact: cannot sync the copy");
+  }
+  if (!status.ok()) {
+    std::filesystem::remove_all(target, ec);
+    return status;
+  }
   gate_.Exclusive([&] {
-    int rc = mdb_env_copy2(env_, target.c_str(), MDB_CP_COMPACT);
-    if (rc != 0) {
-      status = Error(path_, "compact", rc);
-      return;
-    }
     for (Pool& pool : pools_) {
       for (MDB_txn* txn : pool.idle) mdb_txn_abort(txn);
       pool.idle.clear();
@@ -227,6 +250,10 @@ Status Env::Compact(const std::function<Status()>& reopened) {
     Status again = reopened();
     if (status.ok()) status = again;
   });
+  if (status.ok()) {  // the rename
+    std::string dir = std::filesystem::path(data).parent_path().string();
+    SyncPath(dir.empty() ? "." : dir);
+  }
   std::filesystem::remove_all(target, ec);
   return status;
 }

@@ -69,6 +69,8 @@ class Env {
     bool sync_each_commit = false;  // no MDB_NOSYNC: fsync at every commit
     bool subdir = false;            // path is a directory holding data.mdb (else the file)
     size_t map_size = 64 << 20;
+    // Test seam: runs on the compacting thread just before the compacting copy starts.
+    std::function<void()> before_compact_copy;
   };
   // Fails with Invalid/Broken "<path>: not a database file ..." on foreign or truncated
   // files, NoRepos when a read-only open finds no file.
@@ -100,9 +102,11 @@ class Env {
 
   // Bytes of the file in use by the given databases (plus LMDB's own pages).
   int64_t UsedBytes(const std::vector<MDB_dbi>& dbis);
-  // Rewrites the file without free pages (a compacting copy swapped in) and reopens it;
-  // `reopened` runs before readers come back, to reopen database handles. The caller holds
-  // the writer role and no transaction.
+  // Rewrites the file without free pages and reopens it. The compacting copy is taken
+  // while readers go on (the caller holds the writer role, so nothing changes meanwhile);
+  // only the swap (close, rename, reopen) keeps readers out, and it waits for the readers
+  // of the old file to finish first. `reopened` runs before readers come back, to reopen
+  // database handles. The caller holds the writer role and no transaction.
   Status Compact(const std::function<Status()>& reopened);
 
  private:
@@ -138,6 +142,7 @@ class ReadTxn {
   ReadTxn& operator=(const ReadTxn&) = delete;
 
   Status status() const { return rc_ == 0 ? Status::OK() : Error(env_->path(), "read", rc_); }
+  int rc() const { return rc_; }
   MDB_txn* get() const { return txn_; }
 
  private:
@@ -159,6 +164,7 @@ class WriteTxn {
   Status Begin();
   MDB_txn* get() const { return txn_; }
   bool ok() const { return rc_ == 0; }
+  int rc() const { return rc_; }
   // Records an LMDB error met while reading inside the transaction.
   void Fail(int rc) {
     if (rc_ == 0) rc_ = rc;

@@ -224,6 +224,7 @@ int RecordTable::Get(MDB_txn* txn, std::string_view key, int64_t* xt,
 bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view value, int64_t xt,
                       int64_t* delta) const {
   *delta = 0;
+  if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
@@ -257,6 +258,7 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
 
 bool RecordTable::Remove(WriteTxn& txn, std::string_view key, int64_t* delta) const {
   *delta = 0;
+  if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
   MDB_val k = Val(lmdb_key);
   MDB_val data;
@@ -369,6 +371,53 @@ int RecordTable::Find(MDB_txn* txn, Where where, std::string_view key, Record* o
   }
   rc = cursor.Get(&k, &data, forward ? MDB_NEXT : MDB_PREV);
   return rc != 0 ? rc : Take(k, data, !forward, out);
+}
+
+int RecordTable::FindWithNext(MDB_txn* txn, std::string_view key, Record* out, Record* next,
+                              int* next_rc) const {
+  CursorHandle cursor(txn, dbi_);
+  const std::string lmdb_key = LmdbKey(key);
+  MDB_val k = Val(lmdb_key);
+  MDB_val data{0, nullptr};
+  Record* slots[2] = {out, next};
+  int found = 0;
+  // Fills the slots in order; past the first, a failure is the next record's only.
+  auto fail = [&](int rc) {
+    if (found == 0) return rc;
+    *next_rc = rc;
+    return 0;
+  };
+  int rc = Checked(cursor.Get(&k, &data, MDB_SET_RANGE), k, data);
+  bool exact = rc == 0 && View(k) == lmdb_key;  // else every record here is beyond `key`
+  std::vector<Entry> entries;
+  while (rc == 0) {
+    const std::string_view here = View(k);
+    if (!IsGroup(here)) {
+      rc = Take(k, data, false, slots[found]);
+      if (rc != 0) return fail(rc);
+      if (++found == 2) break;
+    } else {
+      if (!DecodeGroup(here, View(data), &entries, false)) return fail(kBadRecord);
+      for (const Entry& entry : entries) {
+        // In the group of `key` itself, entries before it do not count.
+        if (exact && found == 0 && CompareSuffix(entry.suffix, key.substr(prefix_)) < 0) continue;
+        if (!VerifyEntry(here, entry)) return fail(kBadRecord);
+        Record* slot = slots[found];
+        slot->key.assign(here.substr(1)).append(entry.suffix);
+        slot->xt = entry.xt;
+        slot->value = entry.value;
+        if (++found == 2) break;
+      }
+      if (found == 2) break;
+    }
+    exact = false;
+    rc = Checked(cursor.Get(&k, &data, MDB_NEXT), k, data);
+  }
+  if (found == 2) {
+    *next_rc = 0;
+    return 0;
+  }
+  return fail(rc);
 }
 
 }  // namespace ryoan::storage::lmdb

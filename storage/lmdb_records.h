@@ -81,6 +81,12 @@ class RecordTable {
   // MDB_NOTFOUND, kBadRecord or an LMDB error.
   int Find(MDB_txn* txn, Where where, std::string_view key, Record* out) const;
 
+  // Find(kAtOrAfter, key) and, with the same descent of the tree, the record after it
+  // (`next_rc`: 0, MDB_NOTFOUND, kBadRecord or an LMDB error). Cursors stepping forward use
+  // it: one search per step instead of two.
+  int FindWithNext(MDB_txn* txn, std::string_view key, Record* out, Record* next,
+                   int* next_rc) const;
+
   // Calls fn(record) for every record in order, in one transaction, until fn returns false.
   template <typename Fn>
   int ForEach(MDB_txn* txn, Fn fn) const;

@@ -58,25 +58,45 @@ void ChangeSink::Remember(std::string_view key, const PreImage& before) {
   if (inserted && before.present) it->second.emplace(std::string(before.value), before.xt);
 }
 
+// An engine that commits after its visits (CommitScope) gets the event only once the
+// write committed, and never for a write that failed.
 void ChangeSink::OnSet(std::string_view key, const PreImage& before, std::string_view value,
                        int64_t xt) {
-  if (!active_.load(std::memory_order_relaxed)) {
-    if (observer_ != nullptr) observer_->OnSet(key, value, xt);
+  if (!active_.load(std::memory_order_relaxed) && !CommitScope::Deferring()) {
+    if (observer_ != nullptr) observer_->OnSet(key, value, xt);  // no copies needed
     return;
   }
-  std::lock_guard lock(undo_mutex_);
-  Remember(key, before);
-  events_.push_back({Event::kSet, std::string(key), std::string(value), xt});
+  Deliver(key, before, Event{Event::kSet, std::string(key), std::string(value), xt});
 }
 
 void ChangeSink::OnRemove(std::string_view key, const PreImage& before) {
-  if (!active_.load(std::memory_order_relaxed)) {
+  if (!active_.load(std::memory_order_relaxed) && !CommitScope::Deferring()) {
     if (observer_ != nullptr) observer_->OnRemove(key);
     return;
   }
-  std::lock_guard lock(undo_mutex_);
-  Remember(key, before);
-  events_.push_back({Event::kRemove, std::string(key), {}, 0});
+  Deliver(key, before, Event{Event::kRemove, std::string(key), {}, 0});
+}
+
+void ChangeSink::Deliver(std::string_view key, const PreImage& before, Event event) {
+  if (!active_.load(std::memory_order_relaxed)) {
+    if (observer_ == nullptr) return;
+    CommitScope::AfterCommit([observer = observer_, event = std::move(event)] {
+      if (event.op == Event::kSet) {
+        observer->OnSet(event.key, event.value, event.xt);
+      } else {
+        observer->OnRemove(event.key);
+      }
+    });
+    return;
+  }
+  {
+    std::lock_guard lock(undo_mutex_);
+    Remember(key, before);  // now: `before` points into the engine's pages
+  }
+  CommitScope::AfterCommit([this, event = std::move(event)]() mutable {
+    std::lock_guard lock(undo_mutex_);
+    events_.push_back(std::move(event));
+  });
 }
 
 Status ChangeSink::Clear() {

@@ -107,6 +107,8 @@ class ChangeSink {
   }
   // Caller holds undo_mutex_.
   void Remember(std::string_view key, const PreImage& before);
+  // To the observer, or into the transaction's buffer; after the engine's commit.
+  void Deliver(std::string_view key, const PreImage& before, Event event);
   void Rollback();
 
   Engine& engine_;

@@ -41,6 +41,7 @@
 #include "storage/database_spec.h"
 #include "storage/db.h"
 #include "tests/crash/crash_model.h"
+#include "tests/crash/kct_pages.h"
 
 namespace ryoan::crash {
 namespace {
@@ -825,7 +826,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: crash_harness writer <dbarg> <seed>\n"
                "       crash_harness check <dbarg> <seed> <cycles> <engine-name>\n"
-               "       crash_harness faults <dbarg> <seed> <rounds>\n");
+               "       crash_harness faults <dbarg> <seed> <rounds>\n"
+               "       crash_harness pageflips <dbarg.kct> <seed> <flips-per-kind>\n");
   return 2;
 }
 
@@ -839,14 +841,15 @@ int main(int argc, char** argv) {
   if (mode == "writer" && argc == 4) {
     return RunWriter(argv[2], std::strtoull(argv[3], nullptr, 10));
   }
-  if ((mode == "check" && argc == 6) || (mode == "faults" && argc == 5)) {
+  if ((mode == "check" && argc == 6) || ((mode == "faults" || mode == "pageflips") && argc == 5)) {
     std::string temp_dir;
     std::string dbarg = ResolveDbArg(argv[2], &temp_dir);
     if (dbarg.empty()) return Usage();
     signal(SIGPIPE, SIG_IGN);
     uint64_t seed = std::strtoull(argv[3], nullptr, 10);
-    int rc = mode == "check" ? Checker(dbarg, seed, argv[5]).Run(std::atoi(argv[4]))
-                             : RunFaults(dbarg, seed, std::atoi(argv[4]));
+    int rc = mode == "check"       ? Checker(dbarg, seed, argv[5]).Run(std::atoi(argv[4]))
+             : mode == "pageflips" ? RunPageFlips(dbarg, seed, std::atoi(argv[4]))
+                                   : RunFaults(dbarg, seed, std::atoi(argv[4]));
     if (rc == 0 && !temp_dir.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(temp_dir, ec);

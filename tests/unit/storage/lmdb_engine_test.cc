@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -438,7 +439,18 @@ TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
   ASSERT_GE(FlipEvery(path_, "MARKER-KEY"), 1);
   ASSERT_GE(FlipEvery(path_, "MARKER-ENTRY"), 1);
 
-  std::unique_ptr<DB> db = OpenDB();
+  // The check at open walks every record: it refuses the file, naming it.
+  Status refused;
+  EXPECT_EQ(OpenDB("", false, &refused), nullptr);
+  EXPECT_EQ(refused.code(), Code::kBroken) << refused.ToString();
+  EXPECT_NE(refused.message().find(path_ + ": broken database file (check at open: "),
+            std::string::npos)
+      << refused.message();
+  EXPECT_EQ(OpenDB("", true, &refused), nullptr);  // a reader too
+  EXPECT_EQ(refused.code(), Code::kBroken) << refused.ToString();
+
+  // Opened unchecked (#verify=off), every read still checks the record it hands out.
+  std::unique_ptr<DB> db = OpenDB("#verify=off");
   std::string value;
   int64_t xt;
   Status status = db->Get("victim", &value, &xt);
@@ -487,6 +499,116 @@ TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
   ASSERT_TRUE(db->Set("k42", "still writable").ok());
   ASSERT_TRUE(db->Get("k42", &value, &xt).ok());
   EXPECT_EQ(value, "still writable");
+}
+
+// LMDB's own pages carry no checksums; the check at open catches what damage to them does.
+TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
+  {
+    std::unique_ptr<DB> db = OpenDB();
+    for (int i = 0; i < 6000; ++i) {
+      ASSERT_TRUE(db->Set("k" + std::to_string(i), std::string(i % 50, 'v')).ok());
+    }
+    for (int i = 3000; i < 6000; ++i) ASSERT_TRUE(db->Remove("k" + std::to_string(i)).ok());
+    const int64_t size = db->Size();
+    ASSERT_TRUE(db->Vacuum(0).ok());  // no free pages left: every leaf page is in use
+    ASSERT_LT(db->Size(), size);
+  }
+  std::string original;
+  {
+    std::ifstream in(path_, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t psize = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  auto damaged_open = [&](size_t offset, uint8_t mask) {
+    std::string bytes = original;
+    bytes[offset] = static_cast<char>(bytes[offset] ^ mask);
+    { std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes; }
+    Status status;
+    std::unique_ptr<DB> db = OpenDB("", false, &status);
+    EXPECT_EQ(db, nullptr) << "offset " << offset;
+    EXPECT_EQ(status.message().rfind(path_ + ": ", 0), 0u) << status.message();
+    return status.message();
+  };
+  // The page number in the header of the first leaf page (the compacted file starts with
+  // the pages of the named databases).
+  size_t leaf = 0;
+  for (size_t page = original.size() / psize - 1; page >= 2; --page) {
+    uint64_t pgno;
+    uint16_t flags;
+    std::memcpy(&pgno, original.data() + page * psize, 8);
+    std::memcpy(&flags, original.data() + page * psize + 10, 2);
+    if (pgno == page && flags == 0x02) leaf = page;
+  }
+  ASSERT_GT(leaf, 0u);
+  EXPECT_NE(damaged_open(leaf * psize, 0x01)
+                .find("check at open: page " + std::to_string(leaf) + " has a bad header"),
+            std::string::npos);
+  // The transaction id of the newer meta page, made older than the other one: LMDB would
+  // pick the previous state.
+  uint64_t t0, t1;
+  std::memcpy(&t0, original.data() + 144, 8);
+  std::memcpy(&t1, original.data() + psize + 144, 8);
+  const size_t newer = t0 > t1 ? 0 : psize;
+  EXPECT_NE(damaged_open(newer + 144 + 2, 0xff).find("meta pages disagree"), std::string::npos);
+  // The node offsets of a leaf page: entries vanish from lookups or the walk.
+  damaged_open(leaf * psize + 16, 0x10);
+  // The first node offset of the last page (the main database's root) pointed past the end
+  // of the file: LMDB itself reads the node and faults. Only the checking child dies.
+  const size_t last = original.size() / psize - 1;
+  uint16_t lower;
+  std::memcpy(&lower, original.data() + last * psize + 12, 2);
+  ASSERT_GT(lower, 16);
+  const uint8_t high = static_cast<uint8_t>(original[last * psize + 17]);
+  EXPECT_NE(damaged_open(last * psize + 17, high ^ 0xff).find("crashed on a damaged page"),
+            std::string::npos);
+  // Undamaged, it opens with every record.
+  { std::ofstream(path_, std::ios::binary | std::ios::trunc) << original; }
+  EXPECT_EQ(OpenDB()->Count(), 3000);
+}
+
+// Update-log events describe committed writes only: the observer runs after the commit
+// (a read from inside it sees the write) and never for a write whose commit failed.
+TEST_F(LmdbEngineTest, UpdateEventsFollowTheCommit) {
+  {
+    std::unique_ptr<DB> db = OpenDB("#ktopts=p");
+    ASSERT_TRUE(db->Set("victim", "value MARKER-VALUE of the victim").ok());
+    ASSERT_TRUE(db->Set("other", "1").ok());
+  }
+  ASSERT_GE(FlipEvery(path_, "MARKER-VALUE"), 1);
+  // Persistent: no sweeper, whose writes from inside the observer would wait for themselves.
+  std::unique_ptr<DB> db = OpenDB("#ktopts=p#verify=off");
+  struct Observer : UpdateObserver {
+    DB* db = nullptr;
+    std::vector<std::string> events;
+    void OnSet(std::string_view key, std::string_view value, int64_t) override {
+      std::string stored;
+      Status status = db->Get(key, &stored, nullptr);
+      events.push_back("set " + std::string(key) + "=" + std::string(value) + " stored " +
+                       (status.ok() ? stored : status.ToString()));
+    }
+    void OnRemove(std::string_view key) override {
+      std::string stored;
+      events.push_back("remove " + std::string(key) +
+                       (db->Get(key, &stored, nullptr).code() == Code::kNoRec ? " gone" : " kept"));
+    }
+    void OnClear() override { events.push_back("clear count " + std::to_string(db->Count())); }
+  } observer;
+  observer.db = db.get();
+  db->SetUpdateObserver(&observer);
+
+  ASSERT_TRUE(db->Set("a", "1").ok());
+  ASSERT_TRUE(db->Remove("other").ok());
+  // One atomic batch: "good" is set, then the damaged record fails the whole transaction.
+  int64_t count = 0;
+  EXPECT_EQ(db->SetBulk({{"good", "g"}, {"victim", "v"}}, kNoXt, true, &count).code(),
+            Code::kBroken);
+  std::string value;
+  EXPECT_EQ(db->Get("good", &value, nullptr).code(), Code::kNoRec);  // not committed
+  ASSERT_TRUE(db->Set("b", "2").ok());
+  ASSERT_TRUE(db->Clear().ok());
+  db->SetUpdateObserver(nullptr);
+  EXPECT_EQ(observer.events, (std::vector<std::string>{"set a=1 stored 1", "remove other gone",
+                                                       "set b=2 stored 2", "clear count 0"}));
 }
 
 TEST_F(LmdbEngineTest, FilesOfTheFormatWithoutChecksumsAreRefused) {
@@ -582,6 +704,97 @@ TEST_F(LmdbEngineTest, FullVacuumShrinksTheFile) {
   EXPECT_EQ(got, value);
   ASSERT_TRUE(db->Set("new", "v").ok());
   EXPECT_EQ(Keys(db.get()).size(), 11u);
+}
+
+// A full vacuum copies the file while readers go on: gets on other threads complete (with
+// the right values) while the vacuum is in its copy step (the seam runs there, holding
+// whatever the copy holds); writers wait for it.
+TEST_F(LmdbEngineTest, ReadersAreServedDuringAFullVacuum) {
+  std::atomic<bool> copying{false};
+  std::atomic<bool> copy_started{false};
+  std::atomic<int64_t> gets_while_copying{0};
+  std::atomic<bool> late_write_done{false};
+  bool late_write_done_during_copy = true;
+  LmdbEngine::Options options;
+  options.before_compact_copy = [&] {
+    copying = true;
+    copy_started = true;
+    // The copy does not start until readers were served meanwhile (or the deadline passed).
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (gets_while_copying < 300 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    late_write_done_during_copy = late_write_done;
+    copying = false;  // counted: gets that started and ended inside this step
+  };
+  std::unique_ptr<LmdbEngine> engine = OpenEngine(options);
+  auto value_of = [](int i) { return std::to_string(i) + std::string(1000 + i % 3000, 'v'); };
+  for (int i = 0; i < 2000; ++i) {
+    SetVisitor set(value_of(i));
+    ASSERT_TRUE(engine->Accept("k" + std::to_string(i), set, true).ok());
+  }
+  struct Remove : RecordVisitor {
+    Decision VisitFull(std::string_view, std::string_view, int64_t) override {
+      return Decision::Remove();
+    }
+  } remove;
+  for (int i = 0; i < 2000; ++i) {
+    if (i % 4 != 0) {
+      ASSERT_TRUE(engine->Accept("k" + std::to_string(i), remove, true).ok());
+    }
+  }
+  const int64_t before = engine->Size();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      struct Get : RecordVisitor {
+        std::string value;
+        bool found = false;
+        Decision VisitFull(std::string_view, std::string_view v, int64_t) override {
+          value.assign(v);
+          found = true;
+          return Decision::Keep();
+        }
+      };
+      for (int n = t; !stop; n += 7) {
+        const int i = n % 500 * 4;  // a kept record
+        const bool during = copying;
+        Get get;
+        if (!engine->Accept("k" + std::to_string(i), get, false).ok() || !get.found ||
+            get.value != value_of(i)) {
+          ++wrong;
+        }
+        if (during && copying) ++gets_while_copying;
+      }
+    });
+  }
+  std::thread late_writer([&] {
+    while (!copy_started) std::this_thread::yield();
+    SetVisitor set("late");
+    EXPECT_TRUE(engine->Accept("late", set, true).ok());
+    late_write_done = true;
+  });
+  ASSERT_TRUE(engine->Compact().ok());
+  late_writer.join();
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+
+  EXPECT_GE(gets_while_copying, 300);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_FALSE(late_write_done_during_copy);  // the writer waited for the vacuum
+  EXPECT_LT(engine->Size(), before / 2);
+  EXPECT_EQ(engine->Count(), 501);
+  engine.reset();
+  engine = OpenEngine();
+  EXPECT_EQ(engine->Count(), 501);
+  CollectVisitor all;
+  ASSERT_TRUE(engine->Iterate(all, false).ok());
+  ASSERT_EQ(all.seen.size(), 501u);
+  EXPECT_EQ(all.seen["late"], "late");
+  for (int i = 0; i < 2000; i += 4) EXPECT_EQ(all.seen["k" + std::to_string(i)], value_of(i));
 }
 
 // A writer killed with SIGKILL loses nothing it acknowledged: each Set that returned was
