@@ -12,6 +12,7 @@
 #include "common/murmur_hash.h"
 #include "storage/db.h"
 #include "storage/engine.h"
+#include "storage/varnum.h"
 
 namespace ryoan::storage {
 
@@ -37,17 +38,6 @@ uint64_t GetFixed(const char* p, size_t width) {
   uint64_t v = 0;
   for (size_t i = 0; i < width; i++) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
-}
-
-void PutVarNum(std::string* out, uint64_t v) {
-  char buf[10];
-  size_t n = 0;
-  do {
-    buf[n++] = static_cast<char>(v & 0x7F);
-    v >>= 7;
-  } while (v > 0);
-  while (n > 1) out->push_back(static_cast<char>(buf[--n] | 0x80));
-  out->push_back(buf[0]);
 }
 
 Status WriteAll(int fd, const std::string& data, const std::string& path) {
@@ -335,8 +325,8 @@ Status WriteSnapshot(DB* db, const std::string& path, uint64_t timestamp, Snapsh
     s = cursor->Get(&key, &value, &xt, true);
     if (!s.ok()) break;
     buf.push_back(static_cast<char>(kRecordMagic));
-    PutVarNum(&buf, key.size());
-    PutVarNum(&buf, value.size() + (persistent ? 0 : kXtWidth));
+    AppendVarNum(key.size(), &buf);
+    AppendVarNum(value.size() + (persistent ? 0 : kXtWidth), &buf);
     buf += key;
     if (!persistent) PutFixed(&buf, static_cast<uint64_t>(std::min(xt, kXtMax)), kXtWidth);
     buf += value;
