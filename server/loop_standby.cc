@@ -48,7 +48,7 @@ void LoopStandby::Watch() {
   // Current() stays null here: while this thread serves the loop, procedures go to workers
   // (an inline call here would have no one to take over from it).
   uint64_t seen = 0;
-  int idle_ticks = 0;
+  int idle_ticks = kTicksBeforeDozing;  // doze until the first inline call
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (idle_ticks >= kTicksBeforeDozing) {
