@@ -39,6 +39,14 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// Bytes that URL decoding keeps as they are: every procedure name is made of them.
+bool IsPlainRpcName(std::string_view name) {
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Connection::Connection(Service& service, ConnectionRegistry& registry, asio::thread_pool& workers,
@@ -226,8 +234,13 @@ bool Connection::FinishBinary(bool healthy, size_t consumed) {
 void Connection::HandleRequest() {
   const HttpRequest& req = request_;
   if (req.path.size() >= 5 && req.path.compare(0, 5, "/rpc/") == 0) {
-    rpc_name_.clear();
-    AppendUrlDecode(req.path.substr(5), &rpc_name_);
+    std::string_view encoded = req.path.substr(5);
+    if (IsPlainRpcName(encoded)) {
+      rpc_name_.assign(encoded);  // decoding would not change it
+    } else {
+      rpc_name_.clear();
+      AppendUrlDecode(encoded, &rpc_name_);
+    }
     HandleRpc(rpc_name_);
     return;
   }
@@ -245,14 +258,16 @@ void Connection::HandleRpc(const std::string& name) {
   const HttpRequest& req = request_;
   rpc_input_.clear();
   DecodeForm(req.query, &rpc_input_);
-  if (req.has_body) {
-    const std::string_view* type = req.Header("content-type");
-    if (type != nullptr) {
-      if (StartsWithIgnoreCase(*type, "application/x-www-form-urlencoded")) {
-        DecodeForm(req.body, &rpc_input_);
-      } else if (StartsWithIgnoreCase(*type, "text/tab-separated-values")) {
-        DecodeTsv(req.body, ParseColumnEncoding(*type), &rpc_input_);
-      }
+  if (req.has_body && req.has_content_type) {
+    std::string_view type = req.content_type;
+    static constexpr std::string_view kTsv = "text/tab-separated-values";
+    if (type == kTsv) {
+      // The common case, exactly: no attributes, so no colenc.
+      DecodeTsv(req.body, ColumnEncoding::kNone, &rpc_input_);
+    } else if (StartsWithIgnoreCase(type, "application/x-www-form-urlencoded")) {
+      DecodeForm(req.body, &rpc_input_);
+    } else if (StartsWithIgnoreCase(type, kTsv)) {
+      DecodeTsv(req.body, ParseColumnEncoding(type), &rpc_input_);
     }
   }
   const std::string* wait = rpc_input_.Find("WAIT");

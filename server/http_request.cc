@@ -119,6 +119,9 @@ void HttpRequestParser::StartRequest() {
   method_ = HttpMethod::kGet;
   http11_ = keep_alive_ = true;
   has_body_ = false;
+  known_present_ = 0;
+  name_bits_ = 0;
+  maybe_duplicates_ = false;
 }
 
 void HttpRequestParser::ShrinkIfLarge() {
@@ -144,32 +147,38 @@ HttpRequestParser::Span HttpRequestParser::LineWithoutCr(std::string_view data, 
   return Span{static_cast<uint32_t>(at), static_cast<uint32_t>(arena_.size() - at), true};
 }
 
-void HttpRequestParser::FindFramingHeaders(std::string_view data, FramingHeaders* found) const {
-  // One pass over the (deduplicated) headers, comparing only names of a matching length.
-  for (const HeaderSpan& h : headers_) {
-    std::string_view name = View(h.name, data);
-    const Span** slot = nullptr;
-    std::string_view want;
-    switch (name.size()) {
-      case 6:
-        slot = &found->expect, want = "expect";
-        break;
-      case 10:
-        slot = &found->connection, want = "connection";
-        break;
-      case 14:
-        slot = &found->content_length, want = "content-length";
-        break;
-      case 17:
-        slot = &found->transfer_encoding, want = "transfer-encoding";
-        break;
-      default:
-        continue;
-    }
-    size_t i = 0;
-    while (i < name.size() && Lower(name[i]) == want[i]) ++i;
-    if (i == name.size()) *slot = &h.value;
+void HttpRequestParser::NoteHeader(std::string_view name, Span value) {
+  const unsigned char first = name.empty() ? 0 : static_cast<unsigned char>(Lower(name[0]));
+  const uint64_t bit = uint64_t{1} << ((name.size() * 7 + first) & 63);
+  if (name_bits_ & bit) maybe_duplicates_ = true;
+  name_bits_ |= bit;
+  // Only names of a matching length are compared.
+  KnownHeader kind;
+  std::string_view want;
+  switch (name.size()) {
+    case 6:
+      kind = kExpect, want = "expect";
+      break;
+    case 10:
+      kind = kConnection, want = "connection";
+      break;
+    case 12:
+      kind = kContentType, want = "content-type";
+      break;
+    case 14:
+      kind = kContentLength, want = "content-length";
+      break;
+    case 17:
+      kind = kTransferEncoding, want = "transfer-encoding";
+      break;
+    default:
+      return;
   }
+  size_t i = 0;
+  while (i < name.size() && Lower(name[i]) == want[i]) ++i;
+  if (i != name.size()) return;
+  known_[kind] = value;
+  known_present_ |= 1u << kind;
 }
 
 void HttpRequestParser::Export(std::string_view data, HttpRequest* request) const {
@@ -185,6 +194,9 @@ void HttpRequestParser::Export(std::string_view data, HttpRequest* request) cons
   r.headers.clear();
   for (const HeaderSpan& h : headers_)
     r.headers.emplace_back(View(h.name, data), View(h.value, data));
+  const Span* type = Known(kContentType);
+  r.has_content_type = type != nullptr;
+  r.content_type = type != nullptr ? View(*type, data) : std::string_view();
   r.body = View(body_, data);
   r.has_body = has_body_;
 }
@@ -194,7 +206,7 @@ void HttpRequestParser::Export(std::string_view data, HttpRequest* request) cons
 // header section of thousands of tiny lines stays linear.
 void HttpRequestParser::DeduplicateHeaders(std::string_view data) {
   auto& h = headers_;
-  if (h.size() < 2) return;
+  if (h.size() < 2 || !maybe_duplicates_) return;
   auto same = [&](const Span& a, const Span& b) {
     std::string_view x = View(a, data), y = View(b, data);
     if (x.size() != y.size()) return false;
@@ -320,15 +332,15 @@ void HttpRequestParser::AddHeaderLine(Span line_span, std::string_view data) {
     return Span{static_cast<uint32_t>(line_span.offset + pos), static_cast<uint32_t>(size),
                 line_span.in_arena};
   };
-  headers_.push_back(HeaderSpan{part(name_begin, name_end - name_begin),
-                                part(value_begin, line.size() - value_begin)});
+  HeaderSpan header{part(name_begin, name_end - name_begin),
+                    part(value_begin, line.size() - value_begin)};
+  NoteHeader(line.substr(name_begin, name_end - name_begin), header.value);
+  headers_.push_back(header);
 }
 
 HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data,
                                                            HttpRequest* request) {
   DeduplicateHeaders(data);
-  FramingHeaders found;
-  FindFramingHeaders(data, &found);
   auto header = [&](const Span* span, std::string_view* value) {
     if (span != nullptr) *value = View(*span, data);
     return span != nullptr;
@@ -336,7 +348,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
   std::string_view v;
 
   keep_alive_ = http11_;
-  if (header(found.connection, &v)) {
+  if (header(Known(kConnection), &v)) {
     if (EqualsNoCase(v, "close")) {
       keep_alive_ = false;
     } else if (EqualsNoCase(v, "keep-alive")) {
@@ -349,7 +361,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
       method_ == HttpMethod::kPost || method_ == HttpMethod::kPut || method_ == HttpMethod::kOther;
   discard_body_ = !body_method;
   bool expects_bytes = false;
-  if (header(found.content_length, &v)) {
+  if (header(Known(kContentLength), &v)) {
     bool too_large = false;
     if (!ParseContentLength(v, limits_.max_body, &content_length_, &too_large)) {
       return Fail(400, "invalid content length", data, request);
@@ -357,7 +369,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
     if (too_large) return Fail(413, "request entity too large", data, request);
     stage_ = kBodyLength;
     expects_bytes = content_length_ > 0;
-  } else if (header(found.transfer_encoding, &v) && EqualsNoCase(v, "chunked")) {
+  } else if (header(Known(kTransferEncoding), &v) && EqualsNoCase(v, "chunked")) {
     chunked_ = true;
     stage_ = kChunkSize;
     expects_bytes = true;
@@ -368,7 +380,7 @@ HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data
     return Result::kDone;
   }
   has_body_ = body_method;
-  if (expects_bytes && http11_ && header(found.expect, &v)) {
+  if (expects_bytes && http11_ && header(Known(kExpect), &v)) {
     continue_pending_ = EqualsNoCase(v, "100-continue");
   }
   return Result::kNeedMore;

@@ -29,6 +29,10 @@ struct HttpRequest {
   // Names as sent (lookups ignore their case); a later header with the same name (in any
   // case) replaced the earlier one's value.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
+  // The Content-Type value (the same as Header("content-type")), found while parsing because
+  // every RPC with a body asks for it.
+  std::string_view content_type;
+  bool has_content_type = false;
   std::string_view body;  // only for POST, PUT and unknown methods
   bool has_body = false;  // a body was read (Content-Length or chunked)
 
@@ -114,14 +118,26 @@ class HttpRequestParser {
   std::string_view View(Span span, std::string_view data) const;
   // The line without CRs: a view of `data` when its only CR is the last byte, else a copy.
   Span LineWithoutCr(std::string_view data, size_t begin, size_t end);
-  // The headers that frame the request; null when absent.
-  struct FramingHeaders {
-    const Span* connection = nullptr;
-    const Span* content_length = nullptr;
-    const Span* transfer_encoding = nullptr;
-    const Span* expect = nullptr;
+  // The headers that frame the request, and Content-Type, recorded as header lines are added
+  // (the last occurrence wins, as after deduplication); null when absent.
+  enum KnownHeader {
+    kConnection,
+    kContentLength,
+    kTransferEncoding,
+    kExpect,
+    kContentType,
+    kKnown
   };
-  void FindFramingHeaders(std::string_view data, FramingHeaders* found) const;
+  Span known_[kKnown];
+  unsigned known_present_ = 0;  // bit k: known_[k] holds a value
+  // A bit per (name length, lower-cased first byte) seen: two names that are equal in any case
+  // share a bit, so when no bit was hit twice the names are distinct and need no dedup pass.
+  uint64_t name_bits_ = 0;
+  bool maybe_duplicates_ = false;
+  void NoteHeader(std::string_view name, Span value);
+  const Span* Known(KnownHeader k) const {
+    return (known_present_ >> k) & 1 ? &known_[k] : nullptr;
+  }
   void Export(std::string_view data, HttpRequest* request) const;
   void StartRequest();
   Result Fail(int status, std::string message, std::string_view data, HttpRequest* request);

@@ -28,6 +28,30 @@ bool LessNoCase(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
+constexpr std::string_view kContentType = "Content-Type";
+
+// "Server: ...\r\nDate: ...\r\n", formatted once per second per thread; the view stays
+// valid until this thread's next call that crosses a second boundary.
+std::string_view ServerAndDateLines() {
+  static constexpr std::string_view kServer = "Server: KyotoTycoon/0.9.56\r\nDate: ";
+  struct Cache {
+    int64_t second = -1;
+    size_t length = 0;
+    char text[kServer.size() + ryoan::kHttpDateLength + 2];
+  };
+  thread_local Cache cache;
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (now != cache.second) {
+    std::memcpy(cache.text, kServer.data(), kServer.size());
+    size_t n = kServer.size() + ryoan::FormatHttpDate(now, cache.text + kServer.size());
+    cache.text[n++] = '\r';
+    cache.text[n++] = '\n';
+    cache.length = n;
+    cache.second = now;
+  }
+  return std::string_view(cache.text, cache.length);
+}
+
 void AppendNumber(std::string* out, uint64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
@@ -53,16 +77,19 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
     for (; j > 0 && LessNoCase(h.name, headers[j - 1].name); --j) headers[j] = headers[j - 1];
     headers[j] = h;
   }
+  // The head is written into a stack buffer (one append to `out`, no zero-filling); the bound
+  // covers every fixed piece and two numbers.
   std::string_view reason = HttpReason(status);
-  std::string_view date = CurrentHttpDate();
-  // The head is written through a pointer into room made once (std::string::append per
-  // piece costs more than the copying); the bound covers every fixed piece and two numbers.
-  size_t bound = 192 + reason.size() + date.size();
+  std::string_view server_date = ServerAndDateLines();
+  size_t bound = 128 + reason.size() + server_date.size();
   for (const auto& h : headers) bound += h.name.size() + h.value.size() + 4;
-  const size_t start = out->size();
-  out->reserve(start + bound + body.size());
-  out->resize(start + bound);
-  char* const begin = out->data() + start;
+  char stack[512];
+  std::string large;  // only for heads with unusually many or long handler headers
+  char* begin = stack;
+  if (bound > sizeof(stack)) {
+    large.resize(bound);
+    begin = large.data();
+  }
   char* p = begin;
   auto put = [&p](std::string_view piece) {
     std::memcpy(p, piece.data(), piece.size());
@@ -70,13 +97,16 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
   };
   auto put_number = [&p](uint64_t v) { p = std::to_chars(p, p + 20, v).ptr; };
 
-  put("HTTP/1.1 ");
-  put_number(static_cast<uint64_t>(status < 0 ? 0 : status));
-  *p++ = ' ';
-  put(reason);
-  put("\r\nServer: KyotoTycoon/0.9.56\r\nDate: ");
-  put(date);
-  put("\r\n");
+  if (status == 200) {
+    put("HTTP/1.1 200 OK\r\n");
+  } else {
+    put("HTTP/1.1 ");
+    put_number(static_cast<uint64_t>(status < 0 ? 0 : status));
+    *p++ = ' ';
+    put(reason);
+    put("\r\n");
+  }
+  put(server_date);
   if (close) put("Connection: close\r\n");
   // HEAD and 304 carry no body, so the server states no length (a REST HEAD handler passes
   // the record's length as its own header).
@@ -87,19 +117,25 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
     put("\r\n");
   }
   for (const auto& h : headers) {
-    // "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower the
-    // rest.
-    bool word_start = true;
-    for (char c : h.name) {
-      *p++ = word_start ? Upper(c) : Lower(c);
-      word_start = c == '-';
+    if (h.name == kContentType) {
+      put(kContentType);  // the usual one, already in its written form
+    } else {
+      // "x-kt-xt" -> "X-Kt-Xt": upper-case the first letter and each one after '-', lower
+      // the rest.
+      bool word_start = true;
+      for (char c : h.name) {
+        *p++ = word_start ? Upper(c) : Lower(c);
+        word_start = c == '-';
+      }
     }
     put(": ");
     put(h.value);
     put("\r\n");
   }
   put("\r\n");
-  out->resize(start + static_cast<size_t>(p - begin));
+  const size_t head_size = static_cast<size_t>(p - begin);
+  out->reserve(out->size() + head_size + (no_body ? 0 : body.size()));
+  out->append(begin, head_size);
   if (!no_body) out->append(body);
 }
 
