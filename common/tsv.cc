@@ -23,14 +23,16 @@ constexpr size_t kKeptStringBytes = 512;
 void RecordMap::clear() {
   if (entries_.size() > kKeptEntries) entries_.resize(kKeptEntries);
   size_t used = std::min(size_, entries_.size());
-  for (size_t i = 0; i < used; ++i) {
-    for (std::string* s : {&entries_[i].first, &entries_[i].second}) {
-      if (s->capacity() > kKeptStringBytes) {
-        std::string().swap(*s);
-      } else {
-        s->clear();
-      }
+  auto keep_small = [](std::string& s) {
+    if (s.capacity() > kKeptStringBytes) {
+      std::string().swap(s);
+    } else {
+      s.clear();
     }
+  };
+  for (size_t i = 0; i < used; ++i) {
+    keep_small(entries_[i].first);
+    keep_small(entries_[i].second);
   }
   if (index_.capacity() > 4 * kKeptEntries) std::vector<uint32_t>().swap(index_);
   size_ = 0;
@@ -74,13 +76,6 @@ void RecordMap::Set(std::string_view name, std::string&& value) {
     }
   }
   Append(name, std::move(value));
-}
-
-const std::string* RecordMap::Find(std::string_view name) const {
-  for (size_t i = 0; i < size_; ++i) {
-    if (entries_[i].first == name) return &entries_[i].second;
-  }
-  return nullptr;
 }
 
 void RecordMap::MergeFrom(size_t first) {

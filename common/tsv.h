@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,7 +37,19 @@ class RecordMap {
   void RemoveLast() {
     if (size_ > 0) --size_;
   }
-  const std::string* Find(std::string_view name) const;
+  // Inline: the RPC path looks up a handful of names in a map of a few entries per request,
+  // where the call would cost more than the scan (sizes first, so few bytes are compared).
+  const std::string* Find(std::string_view name) const {
+    const size_t n = name.size();
+    for (size_t i = 0; i < size_; ++i) {
+      const std::string& key = entries_[i].first;
+      if (key.size() == n &&
+          (n == 0 || (key[0] == name[0] && std::memcmp(key.data(), name.data(), n) == 0))) {
+        return &entries_[i].second;
+      }
+    }
+    return nullptr;
+  }
   bool Has(std::string_view name) const { return Find(name) != nullptr; }
   std::span<const Entry> entries() const { return {entries_.data(), size_}; }
   size_t size() const { return size_; }

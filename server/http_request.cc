@@ -35,6 +35,25 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+// `name` equals `want` (same size, at least 4 bytes, lower-case letters and '-') in any case.
+// ORing 0x20 lower-cases letters and keeps '-'; the only other byte it maps onto a letter or
+// '-' is one of a different letter's case or CR (0x0D -> '-'), and lines hold no CR here.
+bool EqualsLowerName(std::string_view name, std::string_view want) {
+  const size_t n = want.size();
+  auto differs = [&](size_t at, size_t width) {
+    uint64_t a = 0, b = 0;
+    std::memcpy(&a, name.data() + at, width);
+    std::memcpy(&b, want.data() + at, width);
+    const uint64_t lower = width == 8 ? 0x2020202020202020u : 0x20202020u;
+    return (a | lower) != b;
+  };
+  if (n < 8) return !differs(0, 4) && !differs(n - 4, 4);
+  for (size_t at = 0; at + 8 <= n; at += 8) {
+    if (differs(at, 8)) return false;
+  }
+  return n % 8 == 0 || !differs(n - 8, 8);
+}
+
 inline bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
 // Appends a line without any of its CR bytes (2.1: every CR is dropped, not only a trailing
@@ -174,9 +193,7 @@ void HttpRequestParser::NoteHeader(std::string_view name, Span value) {
     default:
       return;
   }
-  size_t i = 0;
-  while (i < name.size() && Lower(name[i]) == want[i]) ++i;
-  if (i != name.size()) return;
+  if (!EqualsLowerName(name, want)) return;
   known_[kind] = value;
   known_present_ |= 1u << kind;
 }

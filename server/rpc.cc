@@ -52,10 +52,34 @@ constexpr std::array kProcedures = {
     Procedure{"cur_delete", RpcCurDelete, false, false},
 };
 
+// FindProcedure runs for every RPC: an open-addressing table of the procedures by a hash of
+// the name's length and its first and last bytes, so a lookup compares one or two names.
+constexpr size_t kProcedureSlots = 128;
+
+constexpr size_t ProcedureSlot(std::string_view name) {
+  return (name.size() * 37 + static_cast<unsigned char>(name.front()) * 5 +
+          static_cast<unsigned char>(name.back())) %
+         kProcedureSlots;
+}
+
+constexpr auto kProcedureTable = [] {
+  std::array<int8_t, kProcedureSlots> table{};
+  for (auto& slot : table) slot = -1;
+  for (size_t i = 0; i < kProcedures.size(); ++i) {
+    size_t at = ProcedureSlot(kProcedures[i].name);
+    while (table[at] >= 0) at = (at + 1) % kProcedureSlots;
+    table[at] = static_cast<int8_t>(i);
+  }
+  return table;
+}();
+static_assert(kProcedures.size() < kProcedureSlots / 2);
+
 }  // namespace
 
 const Procedure* FindProcedure(std::string_view name) {
-  for (const Procedure& p : kProcedures) {
+  if (name.empty()) return nullptr;
+  for (size_t at = ProcedureSlot(name); kProcedureTable[at] >= 0; at = (at + 1) % kProcedureSlots) {
+    const Procedure& p = kProcedures[static_cast<size_t>(kProcedureTable[at])];
     if (p.name == name) return &p;
   }
   return nullptr;

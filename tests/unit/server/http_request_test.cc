@@ -65,6 +65,8 @@ void ExpectSame(const Outcome& a, const Outcome& b) {
   EXPECT_EQ(a.request.path, b.request.path);
   EXPECT_EQ(a.request.query, b.request.query);
   EXPECT_EQ(a.request.headers, b.request.headers);
+  EXPECT_EQ(a.request.has_content_type, b.request.has_content_type);
+  EXPECT_EQ(a.request.content_type, b.request.content_type);
   EXPECT_EQ(a.request.body, b.request.body);
   EXPECT_EQ(a.request.has_body, b.request.has_body);
   EXPECT_EQ(a.request.keep_alive, b.request.keep_alive);
@@ -175,6 +177,65 @@ TEST(HttpRequestParserTest, ManyDuplicateHeadersStayDeduplicated) {
   EXPECT_EQ(o.request.headers.size(), 100u);
   EXPECT_EQ(*o.request.Header("h0"), "2900");
   EXPECT_EQ(*o.request.Header("h99"), "2999");
+}
+
+// Content-Type is found while parsing; it must agree with a lookup of the deduplicated headers.
+TEST(HttpRequestParserTest, ContentTypeField) {
+  Outcome o = ParseAll("POST / HTTP/1.1\nContent-Type: a\nX: 1\ncontent-TYPE: b\n\n");
+  ASSERT_EQ(o.result, Result::kDone);
+  EXPECT_TRUE(o.request.has_content_type);
+  EXPECT_EQ(o.request.content_type, "b");
+  EXPECT_EQ(*o.request.Header("content-type"), "b");
+  o = ParseAll("POST / HTTP/1.1\nContent-Typo: a\nContent_Type: b\n\n");
+  ASSERT_EQ(o.result, Result::kDone);
+  EXPECT_FALSE(o.request.has_content_type);
+  EXPECT_EQ(o.request.content_type, "");
+  // Each request has its own: a pipelined request without one does not see the previous one.
+  HttpRequestParser parser;
+  std::string two = "GET / HTTP/1.1\nContent-Type: x\n\nGET / HTTP/1.1\n\n";
+  HttpRequest r;
+  size_t consumed = 0;
+  ASSERT_EQ(parser.Parse(two, &r, &consumed), Result::kDone);
+  EXPECT_TRUE(r.has_content_type);
+  parser.Reset();
+  ASSERT_EQ(parser.Parse(std::string_view(two).substr(consumed), &r, &consumed), Result::kDone);
+  EXPECT_FALSE(r.has_content_type);
+}
+
+// Framing names match in any case, and only exactly: same-length names differing in one byte
+// (including bytes that equal a letter or '-' once 0x20 is ORed in) are ordinary headers.
+TEST(HttpRequestParserTest, FramingNamesMatchExactlyInAnyCase) {
+  Outcome o = ParseAll("POST / HTTP/1.1\nCONTENT-LENGTH: 2\n\nab");
+  ASSERT_EQ(o.result, Result::kDone);
+  EXPECT_EQ(o.request.body, "ab");
+  for (const char* name :
+       {"Content_Length", "Content\x0dLength", "Content-Lengt\x08", "Kontent-Length"}) {
+    std::string data = std::string("POST / HTTP/1.1\n") + name + ": 2\n\nab";
+    o = ParseAll(data);
+    ASSERT_EQ(o.result, Result::kDone) << name;
+    EXPECT_EQ(o.request.body, "") << name;
+    EXPECT_EQ(o.consumed, data.size() - 2) << name;
+  }
+  o = ParseAll("GET / HTTP/1.1\nEXPECT: 100-continue\nConnection: ClOsE\n\n");
+  EXPECT_FALSE(o.request.keep_alive);
+  o = ParseAll("GET / HTTP/1.1\nConnectioN: close\nConnectiom: keep-alive\n\n");
+  EXPECT_FALSE(o.request.keep_alive);
+  o = ParseAll("POST / HTTP/1.1\nTRANSFER-encoding: chunked\n\n1\r\nz\r\n0\r\n\r\n");
+  ASSERT_EQ(o.result, Result::kDone);
+  EXPECT_EQ(o.request.body, "z");
+}
+
+// Names that share length and first letter but differ are all kept, in order; equal names in
+// any case are merged into the first position with the last value.
+TEST(HttpRequestParserTest, DeduplicationKeepsDistinctLookalikes) {
+  Outcome o = ParseAll("GET / HTTP/1.1\nab: 1\nAc: 2\nx: 3\nAB: 4\naC: 5\nX: 6\nad: 7\n\n");
+  ASSERT_EQ(o.result, Result::kDone);
+  std::vector<std::pair<std::string_view, std::string_view>> want = {
+      {"ab", "4"}, {"Ac", "5"}, {"x", "6"}, {"ad", "7"}};
+  EXPECT_EQ(o.request.headers, want);
+  o = ParseAll("GET / HTTP/1.1\nHost: h\nContent-Type: t\nContent-Length: 0\n\n");
+  ASSERT_EQ(o.result, Result::kDone);
+  EXPECT_EQ(o.request.headers.size(), 3u);
 }
 
 TEST(HttpRequestParserTest, KeepAlive) {
