@@ -38,12 +38,9 @@ void RecordMap::clear() {
   size_ = 0;
 }
 
-RecordMap::Entry& RecordMap::AppendEntry() {
-  if (size_ == entries_.size()) entries_.emplace_back();
-  Entry& e = entries_[size_++];
-  e.first.clear();
-  e.second.clear();
-  return e;
+RecordMap::Entry& RecordMap::AppendSlot() {
+  entries_.emplace_back();
+  return entries_[size_++];
 }
 
 void RecordMap::Append(std::string_view name, std::string_view value) {
@@ -78,8 +75,7 @@ void RecordMap::Set(std::string_view name, std::string&& value) {
   Append(name, std::move(value));
 }
 
-void RecordMap::MergeFrom(size_t first) {
-  if (first >= size_) return;
+void RecordMap::MergeSlow(size_t first) {
   size_t kept = first;
   if (size_ <= 16) {
     for (size_t i = first; i < size_; ++i) {
@@ -132,7 +128,7 @@ inline char ToLowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<cha
 void DecodeColumn(std::string_view in, ColumnEncoding enc, std::string* out) {
   switch (enc) {
     case ColumnEncoding::kNone:
-      out->assign(in.data(), in.size());
+      out->append(in.data(), in.size());  // `out` is a fresh entry's, so empty
       break;
     case ColumnEncoding::kBase64:
       AppendBase64Decode(in, out);

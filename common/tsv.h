@@ -32,7 +32,13 @@ class RecordMap {
   void Append(std::string_view name, const char* value) { Append(name, std::string_view(value)); }
   // Appends an entry with empty strings (which may keep capacity from earlier use) for the
   // caller to fill; the reference is valid until the next change of the map.
-  Entry& AppendEntry();
+  Entry& AppendEntry() {
+    if (size_ == entries_.size()) return AppendSlot();
+    Entry& e = entries_[size_++];
+    e.first.clear();
+    e.second.clear();
+    return e;
+  }
   // Drops the last entry (an AppendEntry that found nothing to fill in).
   void RemoveLast() {
     if (size_ > 0) --size_;
@@ -59,9 +65,15 @@ class RecordMap {
   // Makes the names from position `first` on distinct among the whole map with Set
   // semantics: an entry whose name is already present gives its value to that one and is
   // dropped. Linear in the entries (through a hash index for large maps).
-  void MergeFrom(size_t first);
+  void MergeFrom(size_t first) {
+    // A single entry in an empty map (a one-record request) has nothing to merge with.
+    if (first < size_ && (first > 0 || size_ > 1)) MergeSlow(first);
+  }
 
  private:
+  Entry& AppendSlot();
+  void MergeSlow(size_t first);
+
   std::vector<Entry> entries_;  // entries_[size_..] are spare slots
   size_t size_ = 0;
   std::vector<uint32_t> index_;  // MergeFrom's open-addressing table, reused

@@ -257,7 +257,7 @@ void Connection::HandleRequest() {
 void Connection::HandleRpc(const std::string& name) {
   const HttpRequest& req = request_;
   rpc_input_.clear();
-  DecodeForm(req.query, &rpc_input_);
+  if (!req.query.empty()) DecodeForm(req.query, &rpc_input_);
   if (req.has_body && req.has_content_type) {
     std::string_view type = req.content_type;
     static constexpr std::string_view kTsv = "text/tab-separated-values";

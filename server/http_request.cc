@@ -154,13 +154,16 @@ std::string_view HttpRequestParser::View(Span span, std::string_view data) const
   return std::string_view(base + span.offset, span.size);
 }
 
-HttpRequestParser::Span HttpRequestParser::LineWithoutCr(std::string_view data, size_t begin,
-                                                         size_t end) {
+inline HttpRequestParser::Span HttpRequestParser::LineWithoutCr(std::string_view data, size_t begin,
+                                                                size_t end) {
   if (end > begin && data[end - 1] == '\r') --end;
-  std::string_view line = data.substr(begin, end - begin);
-  if (line.find('\r') == std::string_view::npos) {
-    return Span{static_cast<uint32_t>(begin), static_cast<uint32_t>(line.size()), false};
+  if (std::memchr(data.data() + begin, '\r', end - begin) == nullptr) {
+    return Span{static_cast<uint32_t>(begin), static_cast<uint32_t>(end - begin), false};
   }
+  return CopyWithoutCr(data.substr(begin, end - begin));
+}
+
+HttpRequestParser::Span HttpRequestParser::CopyWithoutCr(std::string_view line) {
   size_t at = arena_.size();
   AppendWithoutCr(line, &arena_);
   return Span{static_cast<uint32_t>(at), static_cast<uint32_t>(arena_.size() - at), true};

@@ -118,6 +118,7 @@ class HttpRequestParser {
   std::string_view View(Span span, std::string_view data) const;
   // The line without CRs: a view of `data` when its only CR is the last byte, else a copy.
   Span LineWithoutCr(std::string_view data, size_t begin, size_t end);
+  Span CopyWithoutCr(std::string_view line);  // the rare case: a CR inside the line
   // The headers that frame the request, and Content-Type, recorded as header lines are added
   // (the last occurrence wins, as after deduplication); null when absent.
   enum KnownHeader {

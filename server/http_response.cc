@@ -79,7 +79,7 @@ void AppendHttpResponse(std::string* out, int status, bool close, bool head,
   }
   // The head is written into a stack buffer (one append to `out`, no zero-filling); the bound
   // covers every fixed piece and two numbers.
-  std::string_view reason = HttpReason(status);
+  std::string_view reason = status == 200 ? std::string_view() : HttpReason(status);
   std::string_view server_date = ServerAndDateLines();
   size_t bound = 128 + reason.size() + server_date.size();
   for (const auto& h : headers) bound += h.name.size() + h.value.size() + 4;
