@@ -69,11 +69,19 @@ void AppendWithoutCr(std::string_view line, std::string* out) {
 }
 
 HttpMethod MethodFromName(std::string_view name) {
-  if (name == "GET") return HttpMethod::kGet;
-  if (name == "HEAD") return HttpMethod::kHead;
-  if (name == "POST") return HttpMethod::kPost;
-  if (name == "PUT") return HttpMethod::kPut;
-  if (name == "DELETE") return HttpMethod::kDelete;
+  switch (name.size()) {  // one comparison per request
+    case 3:
+      if (name == "GET") return HttpMethod::kGet;
+      if (name == "PUT") return HttpMethod::kPut;
+      break;
+    case 4:
+      if (name == "POST") return HttpMethod::kPost;
+      if (name == "HEAD") return HttpMethod::kHead;
+      break;
+    case 6:
+      if (name == "DELETE") return HttpMethod::kDelete;
+      break;
+  }
   return HttpMethod::kOther;
 }
 
@@ -342,6 +350,22 @@ void HttpRequestParser::AddHeaderLine(Span line_span, std::string_view data) {
   std::string_view line = View(line_span, data);
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return;  // 2.3: ignored
+  AddHeader(line_span, line, colon);
+}
+
+bool HttpRequestParser::AddPlainHeaderLine(std::string_view data, size_t begin, size_t end) {
+  const char* p = data.data() + begin;
+  const size_t n = end - begin;
+  if (std::memchr(p, '\r', n) != nullptr) return false;
+  const void* found = std::memchr(p, ':', n);
+  if (found == nullptr) return true;  // 2.3: ignored
+  const size_t colon = static_cast<size_t>(static_cast<const char*>(found) - p);
+  AddHeader(Span{static_cast<uint32_t>(begin), static_cast<uint32_t>(n), false},
+            std::string_view(p, n), colon);
+  return true;
+}
+
+void HttpRequestParser::AddHeader(Span line_span, std::string_view line, size_t colon) {
   size_t name_begin = 0, name_end = colon;
   while (name_begin < name_end && IsBlank(line[name_begin])) ++name_begin;
   while (name_end > name_begin && IsBlank(line[name_end - 1])) --name_end;
@@ -449,15 +473,23 @@ HttpRequestParser::Result HttpRequestParser::Parse(std::string_view data, HttpRe
         if (header_bytes_ > limits_.max_header_bytes) {
           return Fail(400, "headers too large", data, request);
         }
-        Span line = LineWithoutCr(data, offset_, lf);
+        const size_t begin = offset_;
         offset_ = lf + 1;
-        if (line.size == 0) {
+        size_t end = lf;
+        if (end > begin && data[end - 1] == '\r') --end;
+        // Usually the line holds no CR but the last, and is handled in place; else it is
+        // rewritten without its CRs first.
+        bool blank = end == begin;
+        if (!blank && !AddPlainHeaderLine(data, begin, end)) {
+          Span line = LineWithoutCr(data, begin, lf);
+          blank = line.size == 0;
+          if (!blank) AddHeaderLine(line, data);
+        }
+        if (blank) {
           Result r = FinishHeaders(data, request);
           if (r == Result::kError) return r;
-          break;  // the loop continues in the body stage, or finishes
         }
-        AddHeaderLine(line, data);
-        break;
+        break;  // the loop continues with the next line, in the body stage, or finishes
       }
 
       case kBodyLength: {

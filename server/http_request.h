@@ -146,6 +146,10 @@ class HttpRequestParser {
   bool FindLineEnd(std::string_view data, size_t* lf);
   bool ParseRequestLine(Span line, std::string_view data);
   void AddHeaderLine(Span line, std::string_view data);
+  // A raw header line [begin, end) (its final CR already excluded) added in place; false when
+  // it holds a CR, which must be dropped first (AddHeaderLine on LineWithoutCr).
+  bool AddPlainHeaderLine(std::string_view data, size_t begin, size_t end);
+  void AddHeader(Span line_span, std::string_view line, size_t colon);
   void DeduplicateHeaders(std::string_view data);
   Result FinishHeaders(std::string_view data, HttpRequest* request);
 };
