@@ -236,11 +236,11 @@ void Connection::HandleRequest() {
   if (req.path.size() >= 5 && req.path.compare(0, 5, "/rpc/") == 0) {
     std::string_view encoded = req.path.substr(5);
     if (IsPlainRpcName(encoded)) {
-      rpc_name_.assign(encoded);  // decoding would not change it
-    } else {
-      rpc_name_.clear();
-      AppendUrlDecode(encoded, &rpc_name_);
+      HandleRpc(encoded);  // decoding would not change it
+      return;
     }
+    rpc_name_.clear();
+    AppendUrlDecode(encoded, &rpc_name_);
     HandleRpc(rpc_name_);
     return;
   }
@@ -254,7 +254,7 @@ void Connection::HandleRequest() {
               rest_reply_.body);
 }
 
-void Connection::HandleRpc(const std::string& name) {
+void Connection::HandleRpc(std::string_view name) {
   const HttpRequest& req = request_;
   rpc_input_.clear();
   if (!req.query.empty()) DecodeForm(req.query, &rpc_input_);
@@ -285,7 +285,7 @@ void Connection::HandleRpc(const std::string& name) {
   auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(seconds));
   service_.conditions().Wait(*wait, socket_.get_executor(), timeout,
-                             [self = shared_from_this(), name](bool signaled) {
+                             [self = shared_from_this(), name = std::string(name)](bool signaled) {
                                self->waiting_ = false;
                                if (self->closed_) return;
                                if (signaled) {
@@ -302,7 +302,7 @@ void Connection::HandleRpc(const std::string& name) {
 
 // Runs a procedure: in place when it is quick, else on a worker thread while this
 // connection waits, so that a full scan never stalls the other connections of this thread.
-void Connection::Execute(const std::string& name) {
+void Connection::Execute(std::string_view name) {
   const Procedure* procedure = FindProcedure(name);
   if (procedure == nullptr || !procedure->blocking) {
     rpc_output_.clear();
@@ -324,7 +324,7 @@ void Connection::Execute(const std::string& name) {
   }
   auto output = std::make_shared<RecordMap>();
   auto status = std::make_shared<int>(0);
-  std::function<void()> work = [this, name, output, status] {
+  std::function<void()> work = [this, name = std::string(name), output, status] {
     *status = RunRpc(service_, session_, name, rpc_input_, output.get());
   };
   if (procedure->handler == RpcPlayScript) work = Timed(script_name, std::move(work));

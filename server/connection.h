@@ -46,8 +46,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool HandleBinary(std::string_view data);
   bool FinishBinary(bool healthy, size_t consumed);
   void HandleRequest();
-  void HandleRpc(const std::string& name);
-  void Execute(const std::string& name);
+  void HandleRpc(std::string_view name);
+  void Execute(std::string_view name);
   void Offload(std::function<void()> work, std::function<void()> finish);
   // Runs a Lua procedure: inline when ProcedurePlacement and the I/O thread's LoopStandby
   // allow it (true: `work` has run), else returns false and the caller offloads. Offloaded
