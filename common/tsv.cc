@@ -11,28 +11,12 @@
 
 namespace ryoan {
 
-namespace {
-
-// Spare slots and string capacity a map keeps across clear(): enough for bulk requests of a
-// hundred small records, at most about 140 KiB (typically a few KiB) per map.
-constexpr size_t kKeptEntries = 128;
-constexpr size_t kKeptStringBytes = 512;
-
-}  // namespace
-
-void RecordMap::clear() {
+void RecordMap::ClearLarge() {
   if (entries_.size() > kKeptEntries) entries_.resize(kKeptEntries);
   size_t used = std::min(size_, entries_.size());
-  auto keep_small = [](std::string& s) {
-    if (s.capacity() > kKeptStringBytes) {
-      std::string().swap(s);
-    } else {
-      s.clear();
-    }
-  };
   for (size_t i = 0; i < used; ++i) {
-    keep_small(entries_[i].first);
-    keep_small(entries_[i].second);
+    ClearKeepingSmall(entries_[i].first);
+    ClearKeepingSmall(entries_[i].second);
   }
   if (index_.capacity() > 4 * kKeptEntries) std::vector<uint32_t>().swap(index_);
   size_ = 0;
@@ -321,7 +305,8 @@ void EncodeTsv(const RecordMap& map, ColumnEncoding enc, std::string* out) {
   // The order is kept per thread, so a steady stream of unsorted maps allocates nothing.
   thread_local std::vector<const RecordMap::Entry*> order;
   order.clear();
-  if (order.capacity() > 4 * kKeptEntries) std::vector<const RecordMap::Entry*>().swap(order);
+  if (order.capacity() > 4 * RecordMap::kKeptEntries)
+    std::vector<const RecordMap::Entry*>().swap(order);
   order.reserve(n);
   for (const auto& e : entries) order.push_back(&e);
   std::stable_sort(

@@ -22,6 +22,11 @@ class RecordMap {
  public:
   using Entry = std::pair<std::string, std::string>;
 
+  // Spare slots and string capacity a map keeps across clear(): enough for bulk requests of a
+  // hundred small records, at most about 140 KiB (typically a few KiB) per map.
+  static constexpr size_t kKeptEntries = 128;
+  static constexpr size_t kKeptStringBytes = 512;
+
   // Replaces the value of an existing name, else appends.
   void Set(std::string_view name, std::string_view value);
   void Set(std::string_view name, std::string&& value);
@@ -60,17 +65,43 @@ class RecordMap {
   std::span<const Entry> entries() const { return {entries_.data(), size_}; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  void clear();
+  void clear() {
+    if (entries_.size() > kKeptEntries || index_.capacity() > 4 * kKeptEntries) {
+      ClearLarge();
+      return;
+    }
+    for (size_t i = 0; i < size_; ++i) {
+      ClearKeepingSmall(entries_[i].first);
+      ClearKeepingSmall(entries_[i].second);
+    }
+    size_ = 0;
+  }
 
   // Makes the names from position `first` on distinct among the whole map with Set
   // semantics: an entry whose name is already present gives its value to that one and is
   // dropped. Linear in the entries (through a hash index for large maps).
   void MergeFrom(size_t first) {
     // A single entry in an empty map (a one-record request) has nothing to merge with.
-    if (first < size_ && (first > 0 || size_ > 1)) MergeSlow(first);
+    if (first == 0 && size_ <= 2) {
+      // One or two records into an empty map (most single-record requests).
+      if (size_ == 2 && entries_[0].first == entries_[1].first) {
+        entries_[0].second.swap(entries_[1].second);
+        size_ = 1;
+      }
+      return;
+    }
+    if (first < size_) MergeSlow(first);
   }
 
  private:
+  static void ClearKeepingSmall(std::string& s) {
+    if (s.capacity() > kKeptStringBytes) {
+      std::string().swap(s);
+    } else {
+      s.clear();
+    }
+  }
+  void ClearLarge();
   Entry& AppendSlot();
   void MergeSlow(size_t first);
 

@@ -306,7 +306,7 @@ void Connection::Execute(std::string_view name) {
   const Procedure* procedure = FindProcedure(name);
   if (procedure == nullptr || !procedure->blocking) {
     rpc_output_.clear();
-    int status = RunRpc(service_, session_, name, rpc_input_, &rpc_output_);
+    int status = RunRpc(service_, session_, name, procedure, rpc_input_, &rpc_output_);
     FinishRpc(status, rpc_output_);
     return;
   }

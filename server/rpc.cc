@@ -115,8 +115,12 @@ int64_t XtParam(const RecordMap& input) {
 
 int RunRpc(Service& service, Session& session, std::string_view name, const RecordMap& input,
            RecordMap* output) {
+  return RunRpc(service, session, name, FindProcedure(name), input, output);
+}
+
+int RunRpc(Service& service, Session& session, std::string_view name, const Procedure* procedure,
+           const RecordMap& input, RecordMap* output) {
   RpcCall call{service, session, input, *output};
-  const Procedure* procedure = FindProcedure(name);
 
   const std::string* db_param = input.Find("DB");
   call.db = service.ResolveDb(db_param ? std::string_view(*db_param) : std::string_view());

@@ -55,6 +55,9 @@ const Procedure* FindProcedure(std::string_view name);
 // caller's, because waiting must not block a thread. Returns the HTTP status.
 int RunRpc(Service& service, Session& session, std::string_view name, const RecordMap& input,
            RecordMap* output);
+// The same with FindProcedure(name) already done by the caller.
+int RunRpc(Service& service, Session& session, std::string_view name, const Procedure* procedure,
+           const RecordMap& input, RecordMap* output);
 
 // Handler groups, registered in rpc.cc's table.
 void RpcVoid(RpcCall& call);

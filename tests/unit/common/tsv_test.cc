@@ -83,6 +83,54 @@ TEST(DecodeTsvTest, LaterReplacesEarlierAndOrderIsKept) {
   EXPECT_EQ(m.entries()[0].second, "1");
 }
 
+// One or two records into an empty map, and a few into a non-empty one: a repeated name keeps
+// its first position and takes the last value.
+TEST(DecodeTsvTest, SmallInputsAreDeduplicated) {
+  RecordMap m;
+  DecodeTsv("k\tv\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(*m.Find("k"), "v");
+  m.clear();
+  DecodeTsv("k\t1\nk\t2\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(*m.Find("k"), "2");
+  m.clear();
+  DecodeTsv("k\t1\nK\t2\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(*m.Find("k"), "1");
+  EXPECT_EQ(*m.Find("K"), "2");
+  m.clear();
+  m.Set("a", "0");
+  DecodeTsv("b\t1\na\t2\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.entries()[0].first, "a");
+  EXPECT_EQ(m.entries()[0].second, "2");
+  EXPECT_EQ(*m.Find("b"), "1");
+  m.clear();
+  DecodeTsv("a\t1\nb\t2\na\t3\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m.entries()[0].second, "3");
+  // Entries reused after clear() start empty; an empty name is a name like any other.
+  m.clear();
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.Find("a"), nullptr);
+  DecodeTsv("\tx\n\ty\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(*m.Find(""), "y");
+}
+
+// clear() after a request far larger than usual drops the excess and still empties the map.
+TEST(RecordMapTest, ClearAfterLargeMap) {
+  RecordMap m;
+  for (int i = 0; i < 1000; ++i) m.Append(std::to_string(i), std::string(1000, 'v'));
+  m.clear();
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.Find("0"), nullptr);
+  DecodeTsv("a\tb\n", ColumnEncoding::kNone, &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(*m.Find("a"), "b");
+}
+
 TEST(DecodeTsvTest, LargeBulkInputIsDeduplicated) {
   std::string body;
   for (int i = 0; i < 20000; ++i)
