@@ -216,6 +216,11 @@ void DecodeTsv(std::string_view body, ColumnEncoding enc, RecordMap* map) {
     size_t tab = record.find('\t');
     if (tab == std::string_view::npos) continue;
     RecordMap::Entry& e = map->AppendEntry();
+    if (enc == ColumnEncoding::kNone) {  // the usual case, without the per-column dispatch
+      e.first.append(record.data(), tab);
+      e.second.append(record.data() + tab + 1, record.size() - tab - 1);
+      continue;
+    }
     DecodeColumn(record.substr(0, tab), enc, &e.first);
     DecodeColumn(record.substr(tab + 1), enc, &e.second);
   }

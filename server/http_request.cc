@@ -219,9 +219,10 @@ void HttpRequestParser::Export(std::string_view data, HttpRequest* request) cons
   r.query = View(query_, data);
   r.http11 = http11_;
   r.keep_alive = keep_alive_;
-  r.headers.clear();
-  for (const HeaderSpan& h : headers_)
-    r.headers.emplace_back(View(h.name, data), View(h.value, data));
+  r.headers.resize(headers_.size());
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    r.headers[i] = {View(headers_[i].name, data), View(headers_[i].value, data)};
+  }
   const Span* type = Known(kContentType);
   r.has_content_type = type != nullptr;
   r.content_type = type != nullptr ? View(*type, data) : std::string_view();
@@ -384,7 +385,7 @@ void HttpRequestParser::AddHeader(Span line_span, std::string_view line, size_t 
 
 HttpRequestParser::Result HttpRequestParser::FinishHeaders(std::string_view data,
                                                            HttpRequest* request) {
-  DeduplicateHeaders(data);
+  if (maybe_duplicates_) DeduplicateHeaders(data);
   auto header = [&](const Span* span, std::string_view* value) {
     if (span != nullptr) *value = View(*span, data);
     return span != nullptr;
