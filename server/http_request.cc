@@ -36,8 +36,8 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 }
 
 // `name` equals `want` (same size, at least 4 bytes, lower-case letters and '-') in any case.
-// ORing 0x20 lower-cases letters and keeps '-'; the only other byte it maps onto a letter or
-// '-' is one of a different letter's case or CR (0x0D -> '-'), and lines hold no CR here.
+// ORing 0x20 compares eight bytes at a time: the bytes it maps onto a lower-case letter are
+// that letter in either case, and onto '-' are '-' and CR, which header lines no longer hold.
 bool EqualsLowerName(std::string_view name, std::string_view want) {
   const size_t n = want.size();
   auto differs = [&](size_t at, size_t width) {
