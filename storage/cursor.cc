@@ -153,4 +153,17 @@ Status Cursor::Seize(std::string* key, std::string* value, int64_t* xt) {
   return Accept(visitor, /*writable=*/true, /*step=*/false);
 }
 
+Status DB::ForEachLiveRecord(
+    const std::function<Status(std::string_view key, std::string_view value, int64_t xt)>& fn) {
+  std::unique_ptr<Cursor> cursor = NewCursor();
+  Status s = cursor->Jump();
+  std::string key, value;
+  int64_t xt = kXtMax;
+  while (s.ok()) {
+    s = cursor->Get(&key, &value, &xt, /*step=*/true);
+    if (s.ok()) s = fn(key, value, xt);
+  }
+  return s.code() == Code::kNoRec ? Status::OK() : s;
+}
+
 }  // namespace ryoan::storage

@@ -181,6 +181,11 @@ class DB {
   std::map<std::string, std::string> GetStatus() const;
 
   std::unique_ptr<Cursor> NewCursor() { return std::make_unique<Cursor>(this); }
+  // Calls `fn(key, value, absolute xt or kXtMax)` for every live record, in cursor order,
+  // until it returns an error (returned). Writers are not held off: wrap it in Occupy for
+  // one consistent state.
+  Status ForEachLiveRecord(
+      const std::function<Status(std::string_view key, std::string_view value, int64_t xt)>& fn);
 
   // Runs a bounded number of sweeper steps; called when the server is idle.
   void SweepIdle();

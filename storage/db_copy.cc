@@ -37,17 +37,9 @@ bool SameFile(const std::string& a, const std::string& b) {
 
 // Every live record of `from` into `to`, with its absolute expiration time.
 Status CopyRecords(DB* from, DB* to) {
-  std::unique_ptr<Cursor> cursor = from->NewCursor();
-  Status s = cursor->Jump();
-  std::string key, value;
-  int64_t xt = kXtMax;
-  while (s.ok()) {
-    s = cursor->Get(&key, &value, &xt, /*step=*/true);
-    if (!s.ok()) break;
-    Status w = to->Set(key, value, xt >= kXtMax ? kNoXt : -xt);
-    if (!w.ok()) return w;
-  }
-  return s.code() == Code::kNoRec ? Status::OK() : s;
+  return from->ForEachLiveRecord([to](std::string_view key, std::string_view value, int64_t xt) {
+    return to->Set(key, value, xt >= kXtMax ? kNoXt : -xt);
+  });
 }
 
 // True if a descriptor of this process refers to the file `st` describes (an open

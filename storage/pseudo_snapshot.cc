@@ -217,13 +217,7 @@ Status DumpPseudoSnapshot(DB* db, const std::string& path, int64_t* count) {
   const bool persistent = db->spec().persistent;
   std::string buf(kMagic, sizeof(kMagic));
   int64_t written = 0;
-  std::unique_ptr<Cursor> cursor = db->NewCursor();
-  Status s = cursor->Jump();
-  std::string key, value;
-  int64_t xt = kXtMax;
-  while (s.ok()) {
-    s = cursor->Get(&key, &value, &xt, /*step=*/true);
-    if (!s.ok()) break;
+  Status s = db->ForEachLiveRecord([&](std::string_view key, std::string_view value, int64_t xt) {
     buf.push_back(static_cast<char>(kRecordMark));
     AppendVarNum(key.size(), &buf);
     AppendVarNum(value.size() + (persistent ? 0 : kXtWidth), &buf);
@@ -236,13 +230,12 @@ Status DumpPseudoSnapshot(DB* db, const std::string& path, int64_t* count) {
     }
     buf += value;
     written++;
-    if (buf.size() >= kBufferSize) {
-      Status w = WriteAll(file.fd(), buf, path);
-      if (!w.ok()) return fail(w);
-      buf.clear();
-    }
-  }
-  if (s.code() != Code::kNoRec) return fail(s);
+    if (buf.size() < kBufferSize) return Status::OK();
+    Status w = WriteAll(file.fd(), buf, path);
+    buf.clear();
+    return w;
+  });
+  if (!s.ok()) return fail(s);
   buf.push_back(static_cast<char>(kEndMark));
   s = WriteAll(file.fd(), buf, path);
   if (!s.ok()) return fail(s);
