@@ -591,6 +591,20 @@ Status LmdbEngine::Setup(const Options& options) {
 
 Status LmdbEngine::ReadStatus(int rc) const { return lmdb::Error(path_, "read", rc); }
 
+Status LmdbEngine::VisitReadOnly(MDB_txn* txn, std::string_view key, RecordVisitor& visitor) {
+  int64_t xt = 0;
+  std::string_view value;
+  int rc = table_.Get(txn, key, &xt, &value);
+  if (rc == 0) {
+    visitor.VisitFull(key, value, xt);
+  } else if (rc == MDB_NOTFOUND) {
+    visitor.VisitEmpty(key);
+  } else {
+    return ReadStatus(rc);
+  }
+  return Status::OK();
+}
+
 Status LmdbEngine::Accept(std::string_view key, RecordVisitor& visitor, bool writable) {
   if (writable) {
     return Write(
@@ -602,17 +616,7 @@ Status LmdbEngine::Accept(std::string_view key, RecordVisitor& visitor, bool wri
   }
   lmdb::ReadTxn txn(env_.get());
   if (!txn.status().ok()) return txn.status();
-  int64_t xt = 0;
-  std::string_view value;
-  int rc = table_.Get(txn.get(), key, &xt, &value);
-  if (rc == 0) {
-    visitor.VisitFull(key, value, xt);
-  } else if (rc == MDB_NOTFOUND) {
-    visitor.VisitEmpty(key);
-  } else {
-    return ReadStatus(rc);
-  }
-  return Status::OK();
+  return VisitReadOnly(txn.get(), key, visitor);
 }
 
 Status LmdbEngine::AcceptBulk(const std::vector<std::string_view>& keys, RecordVisitor& visitor,
@@ -629,16 +633,8 @@ Status LmdbEngine::AcceptBulk(const std::vector<std::string_view>& keys, RecordV
   lmdb::ReadTxn txn(env_.get());
   if (!txn.status().ok()) return txn.status();
   for (std::string_view key : keys) {
-    int64_t xt = 0;
-    std::string_view value;
-    int rc = table_.Get(txn.get(), key, &xt, &value);
-    if (rc == 0) {
-      visitor.VisitFull(key, value, xt);
-    } else if (rc == MDB_NOTFOUND) {
-      visitor.VisitEmpty(key);
-    } else {
-      return ReadStatus(rc);
-    }
+    Status status = VisitReadOnly(txn.get(), key, visitor);
+    if (!status.ok()) return status;
   }
   return Status::OK();
 }

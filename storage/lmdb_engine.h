@@ -107,6 +107,8 @@ class LmdbEngine : public Engine {
   void VisitInBatch(Batch& batch, std::string_view key, RecordVisitor& visitor);
   Status IterateInBatch(Batch& batch, RecordVisitor& visitor);
   Status ReadStatus(int rc) const;
+  // One key seen in the read transaction `txn`: VisitFull or VisitEmpty.
+  Status VisitReadOnly(MDB_txn* txn, std::string_view key, RecordVisitor& visitor);
 
   const std::string path_;
   const std::string registry_key_;  // this file in the process-wide set of open files
