@@ -42,6 +42,7 @@
 #include "storage/db.h"
 #include "tests/crash/crash_model.h"
 #include "tests/crash/kct_pages.h"
+#include "tests/crash/probe_child.h"
 
 namespace ryoan::crash {
 namespace {
@@ -747,28 +748,12 @@ int RunFaults(const std::string& dbarg, uint64_t seed, int rounds) {
       what = "flip byte " + std::to_string(offset) + " of " + images[file].path;
     }
     Restore(dbarg, damaged);
-    int fds[2];
-    if (pipe(fds) != 0) return 1;
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(fds[0]);
-      if (std::getenv("RYOAN_FAULTS_VERBOSE") == nullptr) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);  // a crash report of the probe is counted below, not printed
-      }
-      Probe(dbarg, model, history, fds[1]);
-      _exit(0);
-    }
-    close(fds[1]);
     std::string result;
-    char chunk[4096];
-    ssize_t got;
-    while ((got = read(fds[0], chunk, sizeof(chunk))) > 0) result.append(chunk, got);
-    close(fds[0]);
-    int wstatus = 0;
-    waitpid(pid, &wstatus, 0);
+    ProbeOutcome outcome =
+        RunProbeInChild([&](int fd) { Probe(dbarg, model, history, fd); }, &result);
+    if (outcome == ProbeOutcome::kNotStarted) return 1;
     Tally& tally = truncate ? trunc : flip;
-    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || result.empty()) {
+    if (outcome == ProbeOutcome::kCrashed) {
       ++tally.crashed;
       if (first_crash.empty()) first_crash = what;
     } else if (result.rfind("refused", 0) == 0) {

@@ -18,6 +18,7 @@
 #include "storage/database_spec.h"
 #include "storage/db.h"
 #include "tests/crash/crash_model.h"
+#include "tests/crash/probe_child.h"
 
 namespace ryoan::crash {
 namespace {
@@ -227,30 +228,13 @@ int RunPageFlips(const std::string& dbarg, uint64_t seed, int flips_per_kind) {
       damaged[offset] = static_cast<char>(damaged[offset] ^ mask);
       std::filesystem::remove(dbarg + "-lock", ec);
       WriteFile(dbarg, damaged);
-      int fds[2];
-      if (pipe(fds) != 0) return 1;
-      pid_t pid = fork();
-      if (pid == 0) {
-        close(fds[0]);
-        if (std::getenv("RYOAN_FAULTS_VERBOSE") == nullptr) {
-          int null = open("/dev/null", O_WRONLY);
-          dup2(null, 2);
-        }
-        Probe(dbarg, model, fds[1]);
-        _exit(0);
-      }
-      close(fds[1]);
       std::string result;
-      char chunk[4096];
-      ssize_t got;
-      while ((got = read(fds[0], chunk, sizeof(chunk))) > 0) result.append(chunk, got);
-      close(fds[0]);
-      int wstatus = 0;
-      waitpid(pid, &wstatus, 0);
+      ProbeOutcome outcome = RunProbeInChild([&](int fd) { Probe(dbarg, model, fd); }, &result);
+      if (outcome == ProbeOutcome::kNotStarted) return 1;
       std::string what = std::string(kKindNames[kind]) + " page " + std::to_string(page) +
                          ", byte " + std::to_string(offset % kPageSize) + " ^ " +
                          std::to_string(mask);
-      if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || result.empty()) {
+      if (outcome == ProbeOutcome::kCrashed) {
         ++tally.crashed;
         if (tally.first_bad.empty()) tally.first_bad = what + ": the opening process crashed";
       } else if (result.rfind("refused ", 0) == 0) {
