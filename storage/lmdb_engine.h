@@ -3,7 +3,9 @@
 // own directory layout (<dir>/data.mdb). File layout: FORMAT-kct.md.
 //
 // * Writers queue their visits; the first in line (the leader) runs every queued visit, in
-//   order, inside ONE write transaction, commits once and wakes them (group commit). So each
+//   order, inside ONE write transaction, commits once and wakes them (group commit). The
+//   writer next in line spins briefly before it sleeps (a batch is usually shorter than a
+//   sleep and a wake-up). So each
 //   visit runs under a single-writer lock and an acknowledged write is committed. A batch
 //   that has not written yet reads a snapshot of the last commit (the same state), so
 //   visits that change nothing (sweeper steps) need no LMDB write transaction. Update-log
@@ -73,7 +75,7 @@ class LmdbEngine : public Engine {
   // and wait only while the copy is swapped in.
   Status Compact() override;
   int64_t Count() const override { return count_.load(std::memory_order_relaxed); }
-  int64_t Size() const override { return env_->FileSize(); }
+  int64_t Size() const override { return env_->DataSize(); }
   bool ordered() const override { return true; }
   void AddStatus(std::map<std::string, std::string>* status) const override;
 
@@ -82,6 +84,8 @@ class LmdbEngine : public Engine {
   // Write transactions committed so far (tests check that writers were batched).
   int64_t commits() const { return commits_.load(std::memory_order_relaxed); }
   size_t map_size() const { return env_->map_size(); }
+  // Whether writes go through the map (lmdb_env.h): writable, without fsync per commit.
+  bool writes_through_map() const { return env_->writemap(); }
 
  private:
   class CursorImpl;
@@ -122,7 +126,8 @@ class LmdbEngine : public Engine {
   std::atomic<uint64_t> generation_{0};  // bumped by Clear(); stale cursors are unpositioned
 
   std::mutex write_mu_;
-  std::deque<Writer*> writers_;  // front: the leader
+  std::deque<Writer*> writers_;       // front: the leader
+  std::atomic<int64_t> batch_ns_{0};  // recent time of a batch (moving average)
 };
 
 }  // namespace ryoan::storage

@@ -82,7 +82,7 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
   env->path_ = path;
   env->options_ = options;
   env->readonly_ = options.readonly;
-  int rc = env->OpenHandle();
+  int rc = env->OpenHandle(/*writemap=*/false);
   if (rc != 0) return Error(path, "open", rc);
 
   MDB_envinfo info;
@@ -95,6 +95,15 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
                                      ": not a database file (truncated: " + std::to_string(size) +
                                      " of " + std::to_string(needed) + " bytes)");
   }
+  if (!options.readonly && !options.sync_each_commit) {
+    // Only now that the file is known to be whole: opening with MDB_WRITEMAP extends the
+    // file to the map size, which would hide a truncation. (With fsync at every commit,
+    // LMDB would msync the whole map per commit: pwrite is cheaper there.)
+    mdb_env_close(env->env_);
+    env->env_ = nullptr;
+    rc = env->OpenHandle(/*writemap=*/true);
+    if (rc != 0) return Error(path, "open", rc);
+  }
   env->LocateMap();
   if (!options.readonly) {
     int dead = 0;
@@ -104,8 +113,10 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
   return Status::OK();
 }
 
-int Env::OpenHandle() {
+int Env::OpenHandle(bool writemap) {
   map_base_.store(0, std::memory_order_relaxed);
+  writemap_ = writemap;
+  reserved_ = 0;
   int rc = mdb_env_create(&env_);
   if (rc != 0) {
     env_ = nullptr;
@@ -120,6 +131,7 @@ int Env::OpenHandle() {
   if (options_.readonly) flags |= MDB_RDONLY;
   // Without fsync a commit still reaches the OS page cache, which survives a process kill.
   if (!options_.sync_each_commit) flags |= MDB_NOSYNC;
+  if (writemap) flags |= MDB_WRITEMAP;
   rc = mdb_env_open(env_, path_.c_str(), flags, 0644);
   if (rc != 0) return rc;  // the destructor closes the handle
   MDB_envinfo info;
@@ -185,12 +197,12 @@ bool Env::Readable(const MDB_val& key, const MDB_val& data) const {
 
 int64_t Env::UsedBytes(const std::vector<MDB_dbi>& dbis) {
   ReadTxn txn(this);
-  if (!txn.status().ok()) return FileSize();
+  if (!txn.status().ok()) return DataSize();
   MDB_stat stat;
   mdb_env_stat(env_, &stat);
   int64_t pages = 2 + stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
   for (MDB_dbi dbi : dbis) {
-    if (mdb_stat(txn.get(), dbi, &stat) != 0) return FileSize();
+    if (mdb_stat(txn.get(), dbi, &stat) != 0) return DataSize();
     pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
   }
   return pages * page_size_;
@@ -241,7 +253,7 @@ Status Env::Compact(const std::function<Status()>& reopened) {
     // If the rename fails the old file is intact: reopen it all the same.
     std::filesystem::rename(copy, data, ec);
     if (ec) status = Status::System(path_ + ": compact: " + ec.message());
-    rc = OpenHandle();
+    rc = OpenHandle(writemap_);
     if (rc != 0) {
       status = Error(path_, "reopen after compaction", rc);
       return;
@@ -271,6 +283,53 @@ int64_t Env::FileSize() const {
   struct stat st;
   if (mdb_env_get_fd(env_, &fd) != 0 || fstat(fd, &st) != 0) return 0;
   return st.st_size;
+}
+
+int64_t Env::DataSize() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return static_cast<int64_t>(info.me_last_pgno + 1) * page_size_;
+}
+
+int Env::Reserve(uint64_t end) {
+  if (!writemap_ || end <= reserved_) return 0;
+  // Steps of an eighth of what is reserved (1-64 MiB): few calls, little reserved ahead.
+  const uint64_t step = std::clamp<uint64_t>(reserved_ / 8, 1 << 20, 64 << 20);
+  uint64_t target = std::min<uint64_t>(std::max(end, reserved_ + step), map_size());
+  target = (target + page_size_ - 1) / page_size_ * page_size_;
+  if (target <= reserved_) return 0;  // past the map: LMDB stops at MDB_MAP_FULL first
+  mdb_filehandle_t fd;
+  if (mdb_env_get_fd(env_, &fd) != 0) return EINVAL;
+  // Inside the file's length (LMDB extended it to the map): only allocates blocks for holes.
+  if (::fallocate(fd, 0, static_cast<off_t>(reserved_), static_cast<off_t>(target - reserved_)) !=
+      0) {
+    // Without fallocate there is nothing better to do: the file stays sparse.
+    if (errno != EOPNOTSUPP) return errno;
+  }
+  reserved_ = target;
+  return 0;
+}
+
+int Env::ProbeWritable() {
+  if (!writemap_) return 0;
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+  if (probe_error_ == 0 && now - probed_ns_ < 1'000'000) return 0;
+  probed_ns_ = now;
+  mdb_filehandle_t fd;
+  char byte = 0;
+  errno = 0;
+  if (mdb_env_get_fd(env_, &fd) != 0) {
+    probe_error_ = EINVAL;
+  } else if (::pread(fd, &byte, 1, 0) != 1 || ::pwrite(fd, &byte, 1, 0) != 1) {
+    // The holder of the write transaction is the only writer of the file, so the byte
+    // written back is the one read.
+    probe_error_ = errno != 0 ? errno : EIO;
+  } else {
+    probe_error_ = 0;
+  }
+  return probe_error_;
 }
 
 Status Env::Sync(bool hard) {
@@ -355,8 +414,12 @@ Status WriteTxn::Begin() {
   Abort();
   rc_ = 0;
   stripe_ = env_->gate_.Enter();
-  int rc = mdb_txn_begin(env_->env_, nullptr, 0, &txn_);
+  MDB_txn* txn = nullptr;
+  int rc = mdb_txn_begin(env_->env_, nullptr, 0, &txn);
+  txn_ = rc == 0 ? txn : nullptr;
+  if (rc == 0) rc = Started();
   if (rc != 0) {
+    if (txn_ != nullptr) mdb_txn_abort(txn_);
     txn_ = nullptr;
     Abort();
     return Error(env_->path(), "begin", rc);
@@ -364,7 +427,35 @@ Status WriteTxn::Begin() {
   return Status::OK();
 }
 
+int WriteTxn::Started() {
+  MDB_envinfo info;
+  mdb_env_info(env_->env_, &info);
+  first_free_page_ = info.me_last_pgno + 1;
+  pages_bound_ = 0;
+  return env_->ProbeWritable();
+}
+
+int WriteTxn::ReserveFor(const Op& op) {
+  if (!env_->writemap()) return 0;
+  const uint64_t psize = env_->page_size();
+  MDB_stat stat{};
+  if (mdb_stat(txn_, op.dbi, &stat) != 0) stat = MDB_stat{};
+  if (op.kind == Op::kDrop) {
+    // The freed pages go to the free list: 8 bytes each.
+    uint64_t freed = stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+    pages_bound_ += freed / (psize / 8 - 4) + 2 * (stat.ms_depth + 1);
+  } else {
+    // A put or delete may copy each page on its path and split it, and a big value needs
+    // overflow pages.
+    pages_bound_ += 2 * (stat.ms_depth + 2) + (op.key.size() + op.value.size()) / psize + 1;
+  }
+  // Slack for what the commit adds: the free list's own pages and the main database's.
+  constexpr uint64_t kSlackPages = 64;
+  return env_->Reserve((first_free_page_ + pages_bound_ + kSlackPages) * psize);
+}
+
 int WriteTxn::Apply(const Op& op) {
+  if (int rc = ReserveFor(op); rc != 0) return rc;
   MDB_val key = Val(op.key);
   switch (op.kind) {
     case Op::kPut: {
@@ -417,6 +508,7 @@ int WriteTxn::Rebuild() {
       return rc;
     }
     ++rebuilds_;
+    if (rc = Started(); rc != 0) return rc;
     for (const Op& op : log_) {
       rc = Apply(op);
       if (rc != 0) break;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -219,6 +220,48 @@ TEST_F(LmdbEngineTest, ComparatorsAndTheFileKeepsItsOwn) {
   EXPECT_EQ(Keys(db.get()), (V{"-3", "a", "b", "2.5", "9", "10"}));
 }
 
+// Without fsync per commit, writes go through the map: the file is as long as the map
+// (sparse past the used pages), and disk blocks are reserved for every used page and a
+// bounded step ahead, not for the whole map. With fsync per commit (-oas), pwrite as before.
+TEST_F(LmdbEngineTest, WritesThroughTheMapReserveDiskBlocksAhead) {
+  auto file_stat = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(path_.c_str(), &st), 0);
+    return st;
+  };
+  LmdbEngine::Options options;
+  options.map_size = 256 << 20;
+  {
+    std::unique_ptr<LmdbEngine> engine = OpenEngine(options);
+    ASSERT_TRUE(engine->writes_through_map());
+    std::string value(1000, 'v');
+    for (int i = 0; i < 3000; ++i) {
+      SetVisitor visitor(value);
+      ASSERT_TRUE(engine->Accept("k" + std::to_string(i), visitor, true).ok());
+    }
+    const struct stat st = file_stat();
+    EXPECT_EQ(static_cast<size_t>(st.st_size), engine->map_size());
+    const int64_t used = engine->Size();
+    EXPECT_GT(used, 3000 * 1000);
+    const int64_t blocks = static_cast<int64_t>(st.st_blocks) * 512;
+    // At least the slack reserved past the used pages (64 pages), at most a few steps.
+    EXPECT_GE(blocks, used + 64 * sysconf(_SC_PAGESIZE)) << "nothing reserved ahead";
+    EXPECT_LE(blocks, used + (4 << 20)) << "reserved far more than a step ahead";
+  }
+  {
+    std::unique_ptr<LmdbEngine> engine = OpenEngine(options);
+    ASSERT_TRUE(engine->writes_through_map());
+    EXPECT_EQ(engine->Count(), 3000);
+  }
+  std::filesystem::remove(path_);
+  options.autosync = true;
+  std::unique_ptr<LmdbEngine> engine = OpenEngine(options);
+  EXPECT_FALSE(engine->writes_through_map());
+  SetVisitor visitor("v");
+  ASSERT_TRUE(engine->Accept("k", visitor, true).ok());
+  EXPECT_EQ(file_stat().st_size, engine->Size());
+}
+
 TEST_F(LmdbEngineTest, MapGrowsFromTinyStart) {
   LmdbEngine::Options options;
   options.map_size = 64 << 10;
@@ -378,13 +421,15 @@ TEST_F(LmdbEngineTest, BadFilesFailCleanly) {
   }
   EXPECT_EQ(OpenDB("", false, &status), nullptr);
   EXPECT_NE(status.message().find("not a database file"), std::string::npos) << status.message();
-  // A real database cut short.
+  // A real database cut short (in its data: past it, the file is as long as the map).
   std::filesystem::remove(path_);
+  int64_t data_size = 0;
   {
     std::unique_ptr<DB> db = OpenDB();
     for (int i = 0; i < 3000; ++i) ASSERT_TRUE(db->Set("k" + std::to_string(i), "value").ok());
+    data_size = db->Size();
   }
-  std::filesystem::resize_file(path_, std::filesystem::file_size(path_) / 2);
+  std::filesystem::resize_file(path_, static_cast<uintmax_t>(data_size / 2));
   EXPECT_EQ(OpenDB("", false, &status), nullptr);
   EXPECT_EQ(status.code(), Code::kBroken) << status.message();
   EXPECT_NE(status.message().find("truncated"), std::string::npos) << status.message();
@@ -503,6 +548,7 @@ TEST_F(LmdbEngineTest, DamagedRecordsReadAsBrokenNeverAsData) {
 
 // LMDB's own pages carry no checksums; the check at open catches what damage to them does.
 TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
+  int64_t data_size = 0;
   {
     std::unique_ptr<DB> db = OpenDB();
     for (int i = 0; i < 6000; ++i) {
@@ -511,13 +557,17 @@ TEST_F(LmdbEngineTest, DamagedPagesAreRefusedAtOpen) {
     for (int i = 3000; i < 6000; ++i) ASSERT_TRUE(db->Remove("k" + std::to_string(i)).ok());
     const int64_t size = db->Size();
     ASSERT_TRUE(db->Vacuum(0).ok());  // no free pages left: every leaf page is in use
-    ASSERT_LT(db->Size(), size);
+    data_size = db->Size();
+    ASSERT_LT(data_size, size);
   }
   std::string original;
   {
     std::ifstream in(path_, std::ios::binary);
     original.assign(std::istreambuf_iterator<char>(in), {});
   }
+  // Past its pages the file is as long as the map (sparse, zeros): leave that out.
+  ASSERT_GE(original.size(), static_cast<size_t>(data_size));
+  original.resize(static_cast<size_t>(data_size));
   const size_t psize = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   auto damaged_open = [&](size_t offset, uint8_t mask) {
     std::string bytes = original;
