@@ -412,7 +412,7 @@ Record* HashEngine::Apply(Shard& shard, Record** link, bool found, uint64_t hash
   if (options_.lru) LruAppend(shard, r);
   int64_t count = shard.count.fetch_add(1, std::memory_order_relaxed) + 1;
   shard.bytes.fetch_add(Footprint(prefix_, r), std::memory_order_relaxed);
-  if (count > (int64_t{1} << (shard.bits - 1)) && shard.bits < kMaxBits) Grow(shard);
+  if (count > (int64_t{1} << shard.bits) && shard.bits < kMaxBits) Grow(shard);
   if (allow_evict && options_.lru) MaybeEvict(shard, r);
   return r;
 }
