@@ -13,23 +13,32 @@ namespace ryoan::storage {
 
 namespace hash_internal {
 
-// One heap block: this header, then the key, then `vcap` bytes of value space.
+// One heap block: this header, then the key, then `vcap` bytes of value space. The header is
+// 40 bytes so that, for short keys, what a lookup reads (chain link, hash, key) and the start
+// of the value mostly share the block's first cache line. The '*' database's LRU links live
+// in an LruLinks prefix just before the header, so the other databases do not pay for them.
 struct Record {
-  Record* next;      // bucket chain, sorted by (hash, key)
-  Record* lru_prev;  // LRU list (cache only): towards the oldest
-  Record* lru_next;  // towards the newest
+  Record* next;  // bucket chain, sorted by (hash, key)
   uint64_t hash;
   int64_t xt;
   size_t vsiz;
-  size_t vcap;
   uint32_t ksiz;
+  uint32_t slack;  // vcap - vsiz: value bytes allocated but unused
 
   char* key_data() { return reinterpret_cast<char*>(this + 1); }
   char* value_data() { return key_data() + ksiz; }
   std::string_view key() { return {key_data(), ksiz}; }
   std::string_view value() { return {value_data(), vsiz}; }
-  size_t footprint() const { return sizeof(Record) + ksiz + vcap; }
+  size_t vcap() const { return vsiz + slack; }
 };
+static_assert(sizeof(Record) == 40, "keep the header small: see above");
+
+// The LRU list of a cache shard (only with `lru`), stored in front of each Record.
+struct LruLinks {
+  Record* prev;  // towards the oldest
+  Record* next;  // towards the newest
+};
+static_assert(sizeof(LruLinks) % alignof(Record) == 0, "the header stays aligned");
 
 struct alignas(64) Shard {
   std::mutex mu;
@@ -45,6 +54,7 @@ struct alignas(64) Shard {
 
 }  // namespace hash_internal
 
+using hash_internal::LruLinks;
 using hash_internal::Record;
 using hash_internal::Shard;
 
@@ -101,39 +111,55 @@ Record* SeekInShard(Shard& shard, uint64_t hash, std::string_view key, bool incl
   return FirstFromBucket(shard, bucket + 1);
 }
 
-Record* NewRecord(uint64_t hash, std::string_view key, std::string_view value, int64_t xt) {
-  void* mem = std::malloc(sizeof(Record) + key.size() + value.size());
+// Allocates a record block with `prefix` bytes (0 or sizeof(LruLinks)) in front of it.
+Record* NewRecord(size_t prefix, uint64_t hash, std::string_view key, std::string_view value,
+                  int64_t xt) {
+  char* mem = static_cast<char*>(std::malloc(prefix + sizeof(Record) + key.size() + value.size()));
   if (mem == nullptr) throw std::bad_alloc();
-  Record* r = new (mem) Record{};
+  if (prefix != 0) new (mem) LruLinks{};
+  Record* r = new (mem + prefix) Record{};
   r->hash = hash;
   r->xt = xt;
   r->ksiz = static_cast<uint32_t>(key.size());
   r->vsiz = value.size();
-  r->vcap = value.size();
+  r->slack = 0;
   if (!key.empty()) std::memcpy(r->key_data(), key.data(), key.size());
   if (!value.empty()) std::memcpy(r->value_data(), value.data(), value.size());
   return r;
 }
 
+void FreeRecord(size_t prefix, Record* r) { std::free(reinterpret_cast<char*>(r) - prefix); }
+
+// Bytes of the record's block, as counted against capsiz and reported by Size().
+int64_t Footprint(size_t prefix, const Record* r) {
+  return static_cast<int64_t>(prefix + sizeof(Record) + r->ksiz + r->vcap());
+}
+
+LruLinks& Links(Record* r) {
+  return *std::launder(reinterpret_cast<LruLinks*>(reinterpret_cast<char*>(r) - sizeof(LruLinks)));
+}
+
 void LruUnlink(Shard& shard, Record* r) {
-  (r->lru_prev ? r->lru_prev->lru_next : shard.lru_oldest) = r->lru_next;
-  (r->lru_next ? r->lru_next->lru_prev : shard.lru_newest) = r->lru_prev;
-  r->lru_prev = r->lru_next = nullptr;
+  LruLinks& l = Links(r);
+  (l.prev ? Links(l.prev).next : shard.lru_oldest) = l.next;
+  (l.next ? Links(l.next).prev : shard.lru_newest) = l.prev;
+  l.prev = l.next = nullptr;
 }
 
 void LruAppend(Shard& shard, Record* r) {
-  r->lru_prev = shard.lru_newest;
-  r->lru_next = nullptr;
-  (shard.lru_newest ? shard.lru_newest->lru_next : shard.lru_oldest) = r;
+  LruLinks& l = Links(r);
+  l.prev = shard.lru_newest;
+  l.next = nullptr;
+  (shard.lru_newest ? Links(shard.lru_newest).next : shard.lru_oldest) = r;
   shard.lru_newest = r;
 }
 
 // `fresh` takes the LRU place of `old`.
 void LruReplace(Shard& shard, Record* old, Record* fresh) {
-  fresh->lru_prev = old->lru_prev;
-  fresh->lru_next = old->lru_next;
-  (old->lru_prev ? old->lru_prev->lru_next : shard.lru_oldest) = fresh;
-  (old->lru_next ? old->lru_next->lru_prev : shard.lru_newest) = fresh;
+  LruLinks& o = Links(old);
+  Links(fresh) = o;
+  (o.prev ? Links(o.prev).next : shard.lru_oldest) = fresh;
+  (o.next ? Links(o.next).prev : shard.lru_newest) = fresh;
 }
 
 int InitialBits(int64_t bnum, size_t shards) {
@@ -275,6 +301,7 @@ class HashEngine::CursorImpl : public EngineCursor {
 HashEngine::HashEngine(const Options& options)
     : options_(options),
       shard_count_(options.lru ? kCacheSlots : kShards),
+      prefix_(options.lru ? sizeof(hash_internal::LruLinks) : 0),
       initial_bits_(InitialBits(options.bnum, shard_count_)),
       shards_(new Shard[shard_count_]) {
   if (options_.lru) {
@@ -292,7 +319,7 @@ HashEngine::~HashEngine() {
     for (size_t b = 0; b < n; ++b) {
       for (Record* r = shard.buckets[b]; r != nullptr;) {
         Record* next = r->next;
-        std::free(r);
+        FreeRecord(prefix_, r);
         r = next;
       }
     }
@@ -306,7 +333,7 @@ void HashEngine::ResetShard(Shard& shard) {
     for (size_t b = 0; b < n; ++b) {
       for (Record* r = shard.buckets[b]; r != nullptr;) {
         Record* next = r->next;
-        std::free(r);
+        FreeRecord(prefix_, r);
         r = next;
       }
     }
@@ -357,34 +384,34 @@ Record* HashEngine::Apply(Shard& shard, Record** link, bool found, uint64_t hash
   std::string_view value = decision.value;
   if (found) {
     Record* r = *link;
-    if (value.size() <= r->vcap && value.size() >= r->vcap / 2) {
+    const size_t vcap = r->vcap();
+    if (value.size() <= vcap && value.size() >= vcap / 2 && vcap - value.size() <= UINT32_MAX) {
       // Fits without wasting more than half the block: overwrite in place. memmove,
       // because the new value may be a piece of the old one.
       if (!value.empty()) std::memmove(r->value_data(), value.data(), value.size());
       r->vsiz = value.size();
+      r->slack = static_cast<uint32_t>(vcap - value.size());
       r->xt = decision.xt;
       return r;
     }
     // `key` and `value` may point into r: copy them before freeing it.
-    Record* fresh = NewRecord(hash, r->key(), value, decision.xt);
+    Record* fresh = NewRecord(prefix_, hash, r->key(), value, decision.xt);
     fresh->next = r->next;
     *link = fresh;
     if (options_.lru) LruReplace(shard, r, fresh);
-    shard.bytes.fetch_add(
-        static_cast<int64_t>(fresh->footprint()) - static_cast<int64_t>(r->footprint()),
-        std::memory_order_relaxed);
-    bool grew = fresh->footprint() > r->footprint();
-    std::free(r);
-    if (allow_evict && grew && options_.lru) MaybeEvict(shard, fresh);
+    const int64_t old_bytes = Footprint(prefix_, r), new_bytes = Footprint(prefix_, fresh);
+    shard.bytes.fetch_add(new_bytes - old_bytes, std::memory_order_relaxed);
+    FreeRecord(prefix_, r);
+    if (allow_evict && new_bytes > old_bytes && options_.lru) MaybeEvict(shard, fresh);
     return fresh;
   }
 
-  Record* r = NewRecord(hash, key, value, decision.xt);
+  Record* r = NewRecord(prefix_, hash, key, value, decision.xt);
   r->next = *link;
   *link = r;
   if (options_.lru) LruAppend(shard, r);
   int64_t count = shard.count.fetch_add(1, std::memory_order_relaxed) + 1;
-  shard.bytes.fetch_add(static_cast<int64_t>(r->footprint()), std::memory_order_relaxed);
+  shard.bytes.fetch_add(Footprint(prefix_, r), std::memory_order_relaxed);
   if (count > (int64_t{1} << shard.bits) && shard.bits < kMaxBits) Grow(shard);
   if (allow_evict && options_.lru) MaybeEvict(shard, r);
   return r;
@@ -395,8 +422,8 @@ void HashEngine::Unlink(Shard& shard, Record** link) {
   *link = r->next;
   if (options_.lru) LruUnlink(shard, r);
   shard.count.fetch_sub(1, std::memory_order_relaxed);
-  shard.bytes.fetch_sub(static_cast<int64_t>(r->footprint()), std::memory_order_relaxed);
-  std::free(r);
+  shard.bytes.fetch_sub(Footprint(prefix_, r), std::memory_order_relaxed);
+  FreeRecord(prefix_, r);
 }
 
 void HashEngine::Grow(Shard& shard) {

@@ -4,8 +4,9 @@
 // Layout: keys are hashed to 64 bits (KeyHash). The low bits pick one of N shards, each with
 // its own mutex, record count and bucket array; the top bits pick the bucket within the
 // shard. Each bucket is a singly linked chain sorted by (hash, key), and each record is one
-// heap block holding its header, key and value. Growing a shard doubles its bucket count:
-// bucket i splits into 2i and 2i+1, so the order (shard, hash, key) never changes.
+// heap block holding its header, key and value (and, with `lru`, its LRU links in front). Growing a
+// shard doubles its bucket count: bucket i splits into 2i and 2i+1, so the order (shard, hash, key)
+// never changes.
 //
 // Cursors use that order: a cursor remembers the (shard, hash, key) of its record and
 // re-finds its successor under the shard lock on every step, so inserts, removals and
@@ -81,6 +82,7 @@ class HashEngine : public Engine {
 
   const Options options_;
   const size_t shard_count_;
+  const size_t prefix_;  // bytes in front of each record: the LRU links, with `lru` only
   const int initial_bits_;
   int64_t slot_capcnt_ = -1;  // per-shard limits derived from capcnt/capsiz
   int64_t slot_capsiz_ = -1;

@@ -62,7 +62,13 @@ class HttpBase : public Protocol {
 
 class HttpRpc : public HttpBase {
  public:
-  using HttpBase::HttpBase;
+  HttpRpc(const Options& opts, const Workload& workload) : HttpBase(opts, workload) {
+    // A single set always has the same head and the same body length: formatted once.
+    set_head_ = "POST /rpc/set HTTP/1.1\r\n" + host_header_ +
+                "Content-Type: text/tab-separated-values\r\nContent-Length: ";
+    AppendDecimal((4 + kKeySize + 1) + (6 + workload_.value_size() + 1), &set_head_);
+    set_head_ += "\r\n\r\nkey\t";
+  }
 
   void Encode(const Request& req, std::string* out) override {
     const size_t vsiz = workload_.value_size();
@@ -74,12 +80,17 @@ class HttpRpc : public HttpBase {
       out->append("\r\n");
       return;
     }
+    if (req.op == Op::kSet && req.count == 1) {
+      out->append(set_head_);
+      Workload::AppendKey(req.keys[0], out);
+      out->append("\nvalue\t");
+      out->append(workload_.Value(req.keys[0]));
+      out->push_back('\n');
+      return;
+    }
     size_t body;
     std::string_view path;
-    if (req.op == Op::kSet && req.count == 1) {
-      path = "/rpc/set";
-      body = (4 + kKeySize + 1) + (6 + vsiz + 1);
-    } else if (req.op == Op::kSet) {
+    if (req.op == Op::kSet) {
       path = "/rpc/set_bulk";
       body = static_cast<size_t>(req.count) * (1 + kKeySize + 1 + vsiz + 1);
     } else {
@@ -93,14 +104,6 @@ class HttpRpc : public HttpBase {
     out->append("Content-Type: text/tab-separated-values\r\nContent-Length: ");
     AppendDecimal(body, out);
     out->append("\r\n\r\n");
-    if (req.op == Op::kSet && req.count == 1) {
-      out->append("key\t");
-      Workload::AppendKey(req.keys[0], out);
-      out->append("\nvalue\t");
-      out->append(workload_.Value(req.keys[0]));
-      out->push_back('\n');
-      return;
-    }
     for (int i = 0; i < req.count; ++i) {
       out->push_back('_');
       Workload::AppendKey(req.keys[i], out);
@@ -135,6 +138,8 @@ class HttpRpc : public HttpBase {
   }
 
  private:
+  std::string set_head_;  // everything of a single set up to its key
+
   void ParseGetBody(const Request& req, const HttpResponse& resp, Reply* reply) {
     const ryoan::ColumnEncoding enc = ryoan::ParseColumnEncoding(resp.content_type);
     const bool single = req.count == 1;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,6 +143,32 @@ TEST(HttpRequestParserTest, EveryCrIsDropped) {
   EXPECT_EQ(o.request.path, "/p");
   ASSERT_NE(o.request.Header("x-a"), nullptr);
   EXPECT_EQ(*o.request.Header("x-a"), "val");
+}
+
+// Header lines of every length up to 40, each with a CR at every position (or none): the CR is
+// dropped and the line parses the same in one piece and in small pieces.
+TEST(HttpRequestParserTest, HeaderLinesOfEveryLengthAndCrPosition) {
+  for (size_t name_len = 1; name_len <= 40; ++name_len) {
+    const std::string name = "X" + std::string(name_len - 1, 'n');
+    // cr_at == name_len + 5 is past the line: no CR inside.
+    for (size_t cr_at = 0; cr_at <= name_len + 5; ++cr_at) {
+      std::string line = name + ": v:1";
+      if (cr_at < line.size()) line.insert(cr_at, "\r");
+      const std::string wire =
+          "POST / HTTP/1.1\r\n" + line + "\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n";
+      SCOPED_TRACE(wire);
+      Outcome o = ParseAll(wire);
+      ASSERT_EQ(o.result, Result::kDone);
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const std::string_view* value = o.request.Header(lower);
+      ASSERT_NE(value, nullptr);
+      EXPECT_EQ(*value, "v:1");
+      EXPECT_EQ(o.request.body, "abc");
+      ExpectSame(o, ParseInSteps(wire, 1));
+      ExpectSame(o, ParseInSteps(wire, 7));
+    }
+  }
 }
 
 TEST(HttpRequestParserTest, Headers) {

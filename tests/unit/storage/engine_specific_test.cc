@@ -71,6 +71,32 @@ TEST(CacheHashTest, CapSizeBoundsMemory) {
   EXPECT_TRUE(db->Get("big", nullptr, nullptr).ok());
 }
 
+// A value overwritten with shorter and longer ones is kept in place while it fills at least half
+// of its block, else moved to a new block: every read returns the last value, the LRU order of
+// '*' survives the moves, and Size() returns to where it was once the sizes are back.
+TEST(HashEngineTest, ValuesShrinkAndGrowInPlaceAndMoved) {
+  for (const char* argument : {":", "-", "*#capcnt=64"}) {
+    SCOPED_TRACE(argument);
+    std::unique_ptr<DB> db = OpenDB(argument);
+    ASSERT_TRUE(db->Set("other", "o").ok());
+    ASSERT_TRUE(db->Set("k", std::string(100, 'a')).ok());
+    const int64_t size = db->Size();
+    for (size_t n : {100, 60, 50, 49, 0, 7, 300, 151, 150, 100}) {
+      std::string value(n, static_cast<char>('a' + n % 26));
+      ASSERT_TRUE(db->Set("k", value).ok()) << n;
+      std::string got;
+      ASSERT_TRUE(db->Get("k", &got, nullptr).ok()) << n;
+      EXPECT_EQ(got, value) << n;
+      ASSERT_TRUE(db->Get("other", &got, nullptr).ok()) << n;
+      EXPECT_EQ(got, "o");
+    }
+    // 49 moved the value to a smaller block, 300 to a larger one, and 100 (under half of 300)
+    // back to a block of 100 bytes, the size it started in.
+    EXPECT_EQ(db->Size(), size);
+    EXPECT_EQ(db->Count(), 2);
+  }
+}
+
 TEST(ComparatorTest, DecimalOrder) {
   KeyComparator dec(KeyComparator::kDec);
   EXPECT_TRUE(dec("2", "10"));
