@@ -95,6 +95,21 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
                                      ": not a database file (truncated: " + std::to_string(size) +
                                      " of " + std::to_string(needed) + " bytes)");
   }
+  env->warmer_ = std::make_unique<MapWarmer>([raw = env.get()](const auto& fn) {
+    const int stripe = raw->gate_.Enter();
+    MapWarmer::Region region;
+    const uintptr_t base = raw->map_base_.load(std::memory_order_relaxed);
+    if (base != 0 && raw->env_ != nullptr) {
+      // Never past the file: a page there is not in the page cache, and LMDB's own pages
+      // past the committed ones are of no use to readers.
+      const int64_t file = std::max<int64_t>(raw->FileSize(), 0);
+      region.base = reinterpret_cast<const char*>(base);
+      region.end = std::min({raw->CommittedBytes(), raw->map_size(), static_cast<size_t>(file)});
+      region.generation = raw->map_generation_.load(std::memory_order_relaxed);
+    }
+    fn(region);
+    raw->gate_.Leave(stripe);
+  });
   env->LocateMap();
   if (!options.readonly) {
     int dead = 0;
@@ -159,6 +174,26 @@ void Env::LocateMap() {
   }
   if (cursor != nullptr) mdb_cursor_close(cursor);
   mdb_txn_abort(txn);
+  map_generation_.fetch_add(1, std::memory_order_relaxed);
+  warm_requested_.store(CommittedBytes(), std::memory_order_relaxed);
+  if (warmer_ != nullptr) warmer_->Poke();
+}
+
+size_t Env::CommittedBytes() const {
+  if (env_ == nullptr) return 0;
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return static_cast<size_t>(info.me_last_pgno + 1) * page_size_;
+}
+
+void Env::Committed() {
+  // A poke per commit would wake the warmer at every small write; pages not mapped yet
+  // cost a reader no more than they did without the warmer.
+  constexpr size_t kWorthWaking = 1 << 20;
+  const size_t committed = CommittedBytes();
+  if (committed < warm_requested_.load(std::memory_order_relaxed) + kWorthWaking) return;
+  warm_requested_.store(committed, std::memory_order_relaxed);
+  warmer_->Poke();
 }
 
 bool Env::Readable(const MDB_val& key, const MDB_val& data) const {
@@ -259,6 +294,7 @@ Status Env::Compact(const std::function<Status()>& reopened) {
 }
 
 Env::~Env() {
+  warmer_.reset();  // it reads the map
   if (env_ == nullptr) return;
   for (Pool& pool : pools_) {
     for (MDB_txn* txn : pool.idle) mdb_txn_abort(txn);
@@ -436,6 +472,7 @@ Status WriteTxn::Commit() {
     rc = Rebuild();  // the freelist did not fit: grow and write it all again
     if (rc == 0) continue;
   }
+  if (rc == 0) env_->Committed();
   Abort();
   return rc == 0 ? Status::OK() : Error(env_->path(), "commit", rc);
 }

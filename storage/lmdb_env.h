@@ -10,11 +10,16 @@
 // * A WriteTxn survives MDB_MAP_FULL: it logs every write it makes, and when LMDB runs out of
 //   map it aborts, grows the map and replays the log in a fresh transaction. Callers never
 //   see the failure, so visitors run exactly once however often the map grows.
+// * A MapWarmer (lmdb_map_warmer.h) fills the page tables of the map, from its own thread,
+//   for the pages already in the page cache: after open, after the map moves (growth,
+//   compaction) and as commits add pages. Without it every first read of a page written
+//   with pwrite, or of any page after the map moved, takes a page fault.
 #pragma once
 
 #include <lmdb.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/lmdb_map_warmer.h"
 #include "storage/status.h"
 
 namespace ryoan::storage::lmdb {
@@ -109,6 +115,11 @@ class Env {
   // database handles. The caller holds the writer role and no transaction.
   Status Compact(const std::function<Status()>& reopened);
 
+  // Test seams: waits until the map warmer has nothing left to do (false on timeout);
+  // pages it has mapped so far.
+  bool WaitMapWarm(std::chrono::milliseconds timeout) { return warmer_->WaitIdle(timeout); }
+  int64_t map_pages_warmed() const { return warmer_->pages_mapped(); }
+
  private:
   friend class ReadTxn;
   friend class WriteTxn;
@@ -116,6 +127,10 @@ class Env {
   int OpenHandle();  // mdb_env_create + mdb_env_open with options_
   MDB_txn* AcquireRead(int stripe, int* rc);
   void ReleaseRead(int stripe, MDB_txn* txn);
+  // After a commit: has the warmer map the pages it added, once there are enough of them.
+  void Committed();
+  // Bytes of the map holding committed pages (0 when the handle is closed).
+  size_t CommittedBytes() const;
 
   MDB_env* env_ = nullptr;
   std::string path_;
@@ -123,7 +138,9 @@ class Env {
   bool readonly_ = false;
   unsigned page_size_ = 4096;
   std::atomic<size_t> map_size_{0};
-  std::atomic<uintptr_t> map_base_{0};  // 0: unknown
+  std::atomic<uintptr_t> map_base_{0};       // 0: unknown
+  std::atomic<uint64_t> map_generation_{0};  // bumped by LocateMap
+  std::atomic<size_t> warm_requested_{0};    // committed bytes when the warmer was last poked
   Gate gate_;
   static constexpr int kPools = 8;
   struct alignas(64) Pool {
@@ -131,6 +148,7 @@ class Env {
     std::vector<MDB_txn*> idle;  // reset read transactions, reader slots kept
   };
   Pool pools_[kPools];
+  std::unique_ptr<MapWarmer> warmer_;  // last: stopped before the handle closes
 };
 
 // A read-only snapshot for the lifetime of the object.
