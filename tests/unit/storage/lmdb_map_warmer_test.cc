@@ -29,8 +29,26 @@ long ThreadMinorFaults() {
   return usage.ru_minflt;
 }
 
+// The fault counts below are the reads' own: AddressSanitizer's checks would fault in shadow
+// pages for the map's addresses.
+#define RYOAN_NO_SHADOW_FAULTS __attribute__((no_sanitize("address")))
+// Inside LMDB's lookups AddressSanitizer's memcmp interceptor reads the shadow of the map all
+// the same, so under it a lookup's faults are not only the map's: they are counted in plain
+// builds only.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kLookupFaultsAreMapFaults = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kLookupFaultsAreMapFaults = false;
+#else
+constexpr bool kLookupFaultsAreMapFaults = true;
+#endif
+#else
+constexpr bool kLookupFaultsAreMapFaults = true;
+#endif
+
 // Reads one byte of every page of [p, p + length); returns the minor faults that cost.
-long TouchPages(const char* p, size_t length) {
+RYOAN_NO_SHADOW_FAULTS long TouchPages(const char* p, size_t length) {
   const long page = sysconf(_SC_PAGESIZE);
   const long before = ThreadMinorFaults();
   unsigned sum = 0;
@@ -157,25 +175,31 @@ class EnvWarmTest : public MapWarmerTest {
       ASSERT_TRUE(txn.Commit().ok());
     }
   }
-  // Reads records [0, n) (one byte of each value); returns the reader's minor faults.
+  // Reads records [0, n) (one byte of each value); returns the reader's minor faults. The
+  // keys are made first: only LMDB's lookups and the reads of the map are counted.
   static long ReadAll(Env* env, int n) {
+    std::vector<std::string> keys;
+    for (int i = 0; i < n; ++i) keys.push_back(Key(i));
     ReadTxn txn(env);
     EXPECT_TRUE(txn.status().ok());
     MDB_dbi dbi;
     EXPECT_EQ(mdb_dbi_open(txn.get(), nullptr, 0, &dbi), 0);
-    const long before = ThreadMinorFaults();
     int found = 0;
-    for (int i = 0; i < n; ++i) {
-      const std::string key = Key(i);
-      MDB_val k{key.size(), const_cast<char*>(key.data())}, v;
-      if (mdb_get(txn.get(), dbi, &k, &v) == 0 && v.mv_size == 200 &&
-          static_cast<const char*>(v.mv_data)[0] == 'a' + i % 26) {
-        ++found;
-      }
-    }
-    const long faults = ThreadMinorFaults() - before;
+    const long faults = LookUp(txn.get(), dbi, keys, &found);
     EXPECT_EQ(found, n);
     return faults;
+  }
+  RYOAN_NO_SHADOW_FAULTS static long LookUp(MDB_txn* txn, MDB_dbi dbi,
+                                            const std::vector<std::string>& keys, int* found) {
+    const long before = ThreadMinorFaults();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      MDB_val k{keys[i].size(), const_cast<char*>(keys[i].data())}, v;
+      if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size == 200 &&
+          static_cast<const char*>(v.mv_data)[0] == static_cast<char>('a' + i % 26)) {
+        ++*found;
+      }
+    }
+    return ThreadMinorFaults() - before;
   }
 };
 
@@ -191,7 +215,10 @@ TEST_F(EnvWarmTest, ReadersTakeNoFaultsAfterOpenGrowthAndCommits) {
     ASSERT_TRUE(env->Grow().ok());  // the map moves: its page tables start empty
     ASSERT_TRUE(env->WaitMapWarm(std::chrono::milliseconds(20000)));
     EXPECT_GT(env->map_pages_warmed(), 1000);
-    EXPECT_LE(ReadAll(env.get(), kRecords), 4);
+    const long faults = ReadAll(env.get(), kRecords);
+    if (kLookupFaultsAreMapFaults) {
+      EXPECT_LE(faults, 4);
+    }
 
     // Commits add pages; each MB of them is mapped without a move of the map.
     const int64_t warmed = env->map_pages_warmed();
@@ -204,7 +231,10 @@ TEST_F(EnvWarmTest, ReadersTakeNoFaultsAfterOpenGrowthAndCommits) {
   ASSERT_NE(env, nullptr);
   ASSERT_TRUE(env->WaitMapWarm(std::chrono::milliseconds(20000)));
   EXPECT_GT(env->map_pages_warmed(), 2000);
-  EXPECT_LE(ReadAll(env.get(), 2 * kRecords), 4);
+  const long faults = ReadAll(env.get(), 2 * kRecords);
+  if (kLookupFaultsAreMapFaults) {
+    EXPECT_LE(faults, 4);
+  }
 }
 
 }  // namespace
