@@ -128,8 +128,18 @@ int Env::OpenHandle() {
   }
   mdb_env_set_maxreaders(env_, kMaxReaders);
   mdb_env_set_maxdbs(env_, 4);
-  // An existing file's larger map size wins inside LMDB.
-  mdb_env_set_mapsize(env_, std::max(options_.map_size, kMinMapSize));
+  // An existing file's larger map size wins inside LMDB, which maps exactly the file's used
+  // part when that is larger still: a writer gets room to grow, or its first write would move
+  // the map and drop the page tables the warmer has just filled.
+  size_t map_size = std::max(options_.map_size, kMinMapSize);
+  struct stat st;
+  const std::string data = options_.subdir ? path_ + "/data.mdb" : path_;
+  if (!options_.readonly && stat(data.c_str(), &st) == 0 && st.st_size > 0) {
+    constexpr size_t kUnit = 1 << 20;
+    map_size =
+        std::max(map_size, (static_cast<size_t>(st.st_size) * 2 + kUnit - 1) / kUnit * kUnit);
+  }
+  mdb_env_set_mapsize(env_, map_size);
   unsigned flags = MDB_NOTLS;
   if (!options_.subdir) flags |= MDB_NOSUBDIR;
   if (options_.readonly) flags |= MDB_RDONLY;

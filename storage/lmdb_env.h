@@ -7,6 +7,8 @@
 // * The map can grow while readers exist. mdb_env_set_mapsize needs every transaction of the
 //   process closed, so every transaction holds a Gate (a striped reader count: a reader
 //   writes only its own cache line) and the grower waits until the gate is empty.
+//   A writable open of an existing file maps twice its size, so that the first write does
+//   not move the map (LMDB would map just the used part).
 // * A WriteTxn survives MDB_MAP_FULL: it logs every write it makes, and when LMDB runs out of
 //   map it aborts, grows the map and replays the log in a fresh transaction. Callers never
 //   see the failure, so visitors run exactly once however often the map grows.
