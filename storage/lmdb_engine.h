@@ -16,7 +16,9 @@
 //   except while it swaps the compacted file in.
 // * Commits reach the OS page cache (MDB_NOSYNC): they survive a kill of the process, and
 //   Synchronize(true) or `autosync` (fsync at every commit) makes them survive power loss.
-// * The map grows by itself (lmdb_env.h); `msiz` is only its starting size.
+// * The map grows by itself (lmdb_env.h); `msiz` is only its starting size. A thread fills
+//   the map's page tables for the pages already in the page cache (lmdb_map_warmer.h), so
+//   reads of a large file take no page faults after open, growth or compaction.
 // * Cursors hold the key of their record and re-seek it in a fresh snapshot at every call,
 //   so concurrent changes never make them return a removed record or skip a kept one.
 #pragma once

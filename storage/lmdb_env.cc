@@ -82,7 +82,7 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
   env->path_ = path;
   env->options_ = options;
   env->readonly_ = options.readonly;
-  int rc = env->OpenHandle(/*writemap=*/false);
+  int rc = env->OpenHandle(/*writemap=*/false, /*used=*/0);
   if (rc != 0) return Error(path, "open", rc);
 
   MDB_envinfo info;
@@ -95,15 +95,30 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
                                      ": not a database file (truncated: " + std::to_string(size) +
                                      " of " + std::to_string(needed) + " bytes)");
   }
-  if (!options.readonly && !options.sync_each_commit) {
-    // Only now that the file is known to be whole: opening with MDB_WRITEMAP extends the
-    // file to the map size, which would hide a truncation. (With fsync at every commit,
-    // LMDB would msync the whole map per commit: pwrite is cheaper there.)
+  if (!options.readonly) {
+    // Reopened for writing only now that the file is known to be whole: opening with
+    // MDB_WRITEMAP extends the file to the map size, which would hide a truncation. (With
+    // fsync at every commit, LMDB would msync the whole map per commit: pwrite is cheaper.)
     mdb_env_close(env->env_);
     env->env_ = nullptr;
-    rc = env->OpenHandle(/*writemap=*/true);
+    rc = env->OpenHandle(/*writemap=*/!options.sync_each_commit, static_cast<size_t>(needed));
     if (rc != 0) return Error(path, "open", rc);
   }
+  env->warmer_ = std::make_unique<MapWarmer>([raw = env.get()](const auto& fn) {
+    const int stripe = raw->gate_.Enter();
+    MapWarmer::Region region;
+    const uintptr_t base = raw->map_base_.load(std::memory_order_relaxed);
+    if (base != 0 && raw->env_ != nullptr) {
+      // Never past the file: a page there is not in the page cache, and LMDB's own pages
+      // past the committed ones are of no use to readers.
+      const int64_t file = std::max<int64_t>(raw->FileSize(), 0);
+      region.base = reinterpret_cast<const char*>(base);
+      region.end = std::min({raw->CommittedBytes(), raw->map_size(), static_cast<size_t>(file)});
+      region.generation = raw->map_generation_.load(std::memory_order_relaxed);
+    }
+    fn(region);
+    raw->gate_.Leave(stripe);
+  });
   env->LocateMap();
   if (!options.readonly) {
     int dead = 0;
@@ -113,7 +128,7 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
   return Status::OK();
 }
 
-int Env::OpenHandle(bool writemap) {
+int Env::OpenHandle(bool writemap, size_t used) {
   map_base_.store(0, std::memory_order_relaxed);
   writemap_ = writemap;
   reserved_ = 0;
@@ -124,8 +139,17 @@ int Env::OpenHandle(bool writemap) {
   }
   mdb_env_set_maxreaders(env_, kMaxReaders);
   mdb_env_set_maxdbs(env_, 4);
-  // An existing file's larger map size wins inside LMDB.
-  mdb_env_set_mapsize(env_, std::max(options_.map_size, kMinMapSize));
+  // An existing file's larger map size wins inside LMDB, which maps exactly the file's used
+  // part when that is larger still: a writer gets room to grow, or its first write would move
+  // the map and drop the page tables the warmer has just filled. (`used`, not the file's
+  // length: with MDB_WRITEMAP the file is as long as the map, and each reopen would double
+  // it.)
+  size_t map_size = std::max(options_.map_size, kMinMapSize);
+  if (!options_.readonly && used > 0) {
+    constexpr size_t kUnit = 1 << 20;
+    map_size = std::max(map_size, (used * 2 + kUnit - 1) / kUnit * kUnit);
+  }
+  mdb_env_set_mapsize(env_, map_size);
   unsigned flags = MDB_NOTLS;
   if (!options_.subdir) flags |= MDB_NOSUBDIR;
   if (options_.readonly) flags |= MDB_RDONLY;
@@ -171,6 +195,26 @@ void Env::LocateMap() {
   }
   if (cursor != nullptr) mdb_cursor_close(cursor);
   mdb_txn_abort(txn);
+  map_generation_.fetch_add(1, std::memory_order_relaxed);
+  warm_requested_.store(CommittedBytes(), std::memory_order_relaxed);
+  if (warmer_ != nullptr) warmer_->Poke();
+}
+
+size_t Env::CommittedBytes() const {
+  if (env_ == nullptr) return 0;
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return static_cast<size_t>(info.me_last_pgno + 1) * page_size_;
+}
+
+void Env::Committed() {
+  // A poke per commit would wake the warmer at every small write; pages not mapped yet
+  // cost a reader no more than they did without the warmer.
+  constexpr size_t kWorthWaking = 1 << 20;
+  const size_t committed = CommittedBytes();
+  if (committed < warm_requested_.load(std::memory_order_relaxed) + kWorthWaking) return;
+  warm_requested_.store(committed, std::memory_order_relaxed);
+  warmer_->Poke();
 }
 
 bool Env::Readable(const MDB_val& key, const MDB_val& data) const {
@@ -253,7 +297,8 @@ Status Env::Compact(const std::function<Status()>& reopened) {
     // If the rename fails the old file is intact: reopen it all the same.
     std::filesystem::rename(copy, data, ec);
     if (ec) status = Status::System(path_ + ": compact: " + ec.message());
-    rc = OpenHandle(writemap_);
+    struct stat st {};
+    rc = OpenHandle(writemap_, stat(data.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0);
     if (rc != 0) {
       status = Error(path_, "reopen after compaction", rc);
       return;
@@ -271,6 +316,7 @@ Status Env::Compact(const std::function<Status()>& reopened) {
 }
 
 Env::~Env() {
+  warmer_.reset();  // it reads the map
   if (env_ == nullptr) return;
   for (Pool& pool : pools_) {
     for (MDB_txn* txn : pool.idle) mdb_txn_abort(txn);
@@ -528,6 +574,7 @@ Status WriteTxn::Commit() {
     rc = Rebuild();  // the freelist did not fit: grow and write it all again
     if (rc == 0) continue;
   }
+  if (rc == 0) env_->Committed();
   Abort();
   return rc == 0 ? Status::OK() : Error(env_->path(), "commit", rc);
 }

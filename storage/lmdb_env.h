@@ -7,6 +7,8 @@
 // * The map can grow while readers exist. mdb_env_set_mapsize needs every transaction of the
 //   process closed, so every transaction holds a Gate (a striped reader count: a reader
 //   writes only its own cache line) and the grower waits until the gate is empty.
+//   A writable open of an existing file maps twice its size, so that the first write does
+//   not move the map (LMDB would map just the used part).
 // * A WriteTxn survives MDB_MAP_FULL: it logs every write it makes, and when LMDB runs out of
 //   map it aborts, grows the map and replays the log in a fresh transaction. Callers never
 //   see the failure, so visitors run exactly once however often the map grows.
@@ -19,11 +21,16 @@
 //   a millisecond after the file system turns read-only a one-byte pwrite at the start of
 //   a write transaction notices it (EROFS) and the transaction is refused. The file is as
 //   long as the map (LMDB extends it, sparse); only used pages take disk blocks.
+// * A MapWarmer (lmdb_map_warmer.h) fills the page tables of the map, from its own thread,
+//   for the pages already in the page cache: after open, after the map moves (growth,
+//   compaction) and as commits add pages. Without it every first read of a page written
+//   with pwrite, or of any page after the map moved, takes a page fault.
 #pragma once
 
 #include <lmdb.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,6 +39,7 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/lmdb_map_warmer.h"
 #include "storage/status.h"
 
 namespace ryoan::storage::lmdb {
@@ -122,11 +130,18 @@ class Env {
   // database handles. The caller holds the writer role and no transaction.
   Status Compact(const std::function<Status()>& reopened);
 
+  // Test seams: waits until the map warmer has nothing left to do (false on timeout);
+  // pages it has mapped so far.
+  bool WaitMapWarm(std::chrono::milliseconds timeout) { return warmer_->WaitIdle(timeout); }
+  int64_t map_pages_warmed() const { return warmer_->pages_mapped(); }
+
  private:
   friend class ReadTxn;
   friend class WriteTxn;
   Env() = default;
-  int OpenHandle(bool writemap);  // mdb_env_create + mdb_env_open with options_
+  // mdb_env_create + mdb_env_open with options_; a writer's map gets room for twice `used`
+  // bytes of pages.
+  int OpenHandle(bool writemap, size_t used);
   // With writemap_: reserves disk blocks through byte `end` of the file (capped at the map
   // size), in steps, so that LMDB's writes through the map never fault. 0 or an errno.
   int Reserve(uint64_t end);
@@ -135,6 +150,10 @@ class Env {
   int ProbeWritable();
   MDB_txn* AcquireRead(int stripe, int* rc);
   void ReleaseRead(int stripe, MDB_txn* txn);
+  // After a commit: has the warmer map the pages it added, once there are enough of them.
+  void Committed();
+  // Bytes of the map holding committed pages (0 when the handle is closed).
+  size_t CommittedBytes() const;
 
   MDB_env* env_ = nullptr;
   std::string path_;
@@ -142,7 +161,9 @@ class Env {
   bool readonly_ = false;
   unsigned page_size_ = 4096;
   std::atomic<size_t> map_size_{0};
-  std::atomic<uintptr_t> map_base_{0};  // 0: unknown
+  std::atomic<uintptr_t> map_base_{0};       // 0: unknown
+  std::atomic<uint64_t> map_generation_{0};  // bumped by LocateMap
+  std::atomic<size_t> warm_requested_{0};    // committed bytes when the warmer was last poked
   bool writemap_ = false;
   // Writer-only state (the single write transaction's holder).
   uint64_t reserved_ = 0;  // bytes of the file known to have disk blocks
@@ -155,6 +176,7 @@ class Env {
     std::vector<MDB_txn*> idle;  // reset read transactions, reader slots kept
   };
   Pool pools_[kPools];
+  std::unique_ptr<MapWarmer> warmer_;  // last: stopped before the handle closes
 };
 
 // A read-only snapshot for the lifetime of the object.

@@ -13,7 +13,8 @@
 // range or permutation; get-rand threads draw from their own generators. Every operation is
 // timed; one line per workload:
 //   engine=kch records=1000000 threads=1 workload=get-rand ops=1000000 ops_per_sec=...
-//   avg_us=... p99_us=...
+//   avg_us=... p99_us=... seconds=... minflt=... majflt=... (page faults during the workload)
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -153,6 +154,19 @@ class Histogram {
     return ((32 + sub + 1) << (exponent - 5)) - 1;
   }
   std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets);
+};
+
+// Page faults of the whole process (a workload's include those of any background thread of
+// the engine): a first touch of a mapped page costs a minor fault, a read from disk a major one.
+struct Faults {
+  long minor = 0;
+  long major = 0;
+  static Faults Now() {
+    struct rusage usage {};
+    getrusage(RUSAGE_SELF, &usage);
+    return {usage.ru_minflt, usage.ru_majflt};
+  }
+  Faults operator-(const Faults& other) const { return {minor - other.minor, major - other.major}; }
 };
 
 // ---------------------------------------------------------------------------------------
@@ -314,6 +328,7 @@ class Bench {
     // Each thread notes its own start and end: the main thread may be descheduled.
     std::vector<std::chrono::steady_clock::time_point> starts(threads), ends(threads);
     std::barrier start(threads);
+    const Faults faults_before = Faults::Now();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
@@ -334,6 +349,7 @@ class Bench {
       });
     }
     for (std::thread& worker : workers) worker.join();
+    const Faults faults = Faults::Now() - faults_before;
     double seconds = std::chrono::duration<double>(*std::max_element(ends.begin(), ends.end()) -
                                                    *std::min_element(starts.begin(), starts.end()))
                          .count();
@@ -349,9 +365,10 @@ class Bench {
     // Mean latency per operation as each thread sees it.
     double avg_us = 1e6 * seconds * threads / static_cast<double>(ops);
     std::printf("engine=%s%s records=%" PRId64 " threads=%d workload=%s ops=%" PRId64
-                " ops_per_sec=%.0f avg_us=%.3f p99_us=%.3f seconds=%.2f\n",
+                " ops_per_sec=%.0f avg_us=%.3f p99_us=%.3f seconds=%.2f minflt=%ld majflt=%ld\n",
                 options_.engine.c_str(), options_.persistent ? "-p" : "", options_.records, threads,
-                workload.c_str(), ops, ops_per_sec, avg_us, all.Quantile(0.99) / 1000.0, seconds);
+                workload.c_str(), ops, ops_per_sec, avg_us, all.Quantile(0.99) / 1000.0, seconds,
+                faults.minor, faults.major);
     std::fflush(stdout);
     return true;
   }
