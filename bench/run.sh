@@ -124,10 +124,12 @@ MC_CMD=(memcached -l 127.0.0.1 -p "$MC_PORT" -t 2 -U 0 -m 1024)
 # memcached refuses to run as root unless told which user to be.
 [[ $(id -u) -ne 0 ]] || MC_CMD+=(-u root)
 start_server memcached "${MC_CMD[@]}"
+MC_PID=$SERVER_PID
 
 RD_PORT=$(free_port)
 RD_CMD=(redis-server --bind 127.0.0.1 --port "$RD_PORT" --save "" --appendonly no)
 start_server redis-server "${RD_CMD[@]}"
+RD_PID=$SERVER_PID
 
 # --- targets: name, port, ktbench protocol --------------------------------------------------
 TARGETS=()
@@ -167,6 +169,17 @@ COMMON=(--keys "$KEYS" --duration "$DURATION" --timeout 10 --pattern random --pr
 
 : >"$OUT_JSON"
 : >"$WORK/commands.txt"
+: >"$WORK/cpu.txt"
+# server_pid TARGET / cpu_ticks PID: whose CPU time a run is charged to, and that time
+# (user and system clock ticks of all its threads).
+server_pid() {
+  case $1 in
+    memcached) echo "$MC_PID" ;;
+    redis) echo "$RD_PID" ;;
+    *) echo "$KT_PID" ;;
+  esac
+}
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat" 2>/dev/null || echo "0 0"; }
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date +%s)
 failures=0
@@ -181,10 +194,14 @@ for w in "${WORKLOADS[@]}"; do
       >>"$WORK/commands.txt"
     # Every server gets a moment to settle (background flushes, freed connections).
     sleep 0.2
+    spid=$(server_pid "$tname")
+    read -r u0 s0 < <(cpu_ticks "$spid")
     if ! "${cmd[@]}" >>"$OUT_JSON" 2>"$WORK/run.log"; then
       failures=$((failures + 1))
       log "FAILED: $tname $name: $(grep -v '^preload' "$WORK/run.log" | tail -2 | tr '\n' ' ')"
     fi
+    read -r u1 s1 < <(cpu_ticks "$spid")
+    echo "$tname|$name $((u1 - u0)) $((s1 - s0))" >>"$WORK/cpu.txt"
     grep -v '^preload' "$WORK/run.log" >&2 || true
   done
 done
@@ -342,6 +359,46 @@ for w in "${WORKLOADS[@]}"; do workload_names+="${w%%|*};"; done
   echo "histograms, so the mix's GET p99 is the gets' own."
   echo
   python3 "$ROOT/bench/targets.py" mix "$OUT_JSON"
+  echo
+  echo "### Server CPU per request"
+  echo
+  echo "Each server's own CPU time during a workload (/proc/<pid>/stat, all threads; the run's"
+  echo "preload of $KEYS records included), per request, in microseconds: user / system. The"
+  echo "client and the servers share the CPUs, so a server that needs less CPU per request"
+  echo "leaves more for the client and serves more; system time is mostly the loopback TCP path"
+  echo "(both ends of it: a send also delivers to the receiving socket) and waking threads."
+  echo
+  python3 - "$OUT_JSON" "$WORK/cpu.txt" "$(getconf CLK_TCK)" <<'PY'
+import json
+import sys
+
+runs = {}
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    runs[r.get("label")] = r
+tck = float(sys.argv[3])
+cpu, servers = {}, []
+for line in open(sys.argv[2]):
+    label, user, system = line.rsplit(" ", 2)
+    cpu[label] = (int(user) / tck, int(system) / tck)
+    if label.split("|")[0] not in servers:
+        servers.append(label.split("|")[0])
+print("| workload | " + " | ".join(servers) + " |")
+print("|---|" + "---:|" * len(servers))
+for w in ["get c16 d1", "set c16 d1", "get c16 d16", "set c16 d16"]:
+    cells = []
+    for srv in servers:
+        r, c = runs.get(srv + "|" + w), cpu.get(srv + "|" + w)
+        if not r or not c or not r.get("ops"):
+            cells.append("-")
+            continue
+        n = r["ops"]
+        cells.append(f"{c[0] / n * 1e6:.2f} / {c[1] / n * 1e6:.2f}")
+    print(f"| {w} | " + " | ".join(cells) + " |")
+PY
   echo
   echo "### System calls per request"
   echo
