@@ -150,6 +150,7 @@ void Connection::Process() {
 
 // After processing: write what is ready, else keep reading, else close.
 void Connection::Continue() {
+  FlushLog();  // this round's request lines reach the log before their replies are sent
   if (closed_) return;
   if (input_.empty() && !waiting_) {
     DisarmTimer();
@@ -216,8 +217,8 @@ bool Connection::HandleBinary(std::string_view data) {
 // Logs a binary request and consumes it, or marks the connection for closing.
 bool Connection::FinishBinary(bool healthy, size_t consumed) {
   if (LogEnabled(kLogInfo)) {
-    Log(kLogInfo, "(" + peer_ + "): " + std::string(BinaryRequestName(binary_request_.magic)) +
-                      ": " + (healthy ? "1" : "0"));
+    LogRequest("(" + peer_ + "): " + std::string(BinaryRequestName(binary_request_.magic)) + ": " +
+               (healthy ? "1" : "0"));
   }
   binary_parser_.Reset();
   if (binary_request_.records.capacity() > 4096) {
@@ -389,8 +390,7 @@ void Connection::AppendReply(int status, std::span<HttpHeader> headers, std::str
   AppendHttpResponse(&output_, status, close, head, headers, body);
   if (close) closing_ = true;
   if (LogEnabled(kLogInfo)) {
-    Log(kLogInfo,
-        "(" + peer_ + "): " + std::string(req.request_line) + ": " + std::to_string(status));
+    LogRequest("(" + peer_ + "): " + std::string(req.request_line) + ": " + std::to_string(status));
   }
 }
 

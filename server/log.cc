@@ -104,13 +104,22 @@ class ReopenableSink final : public spdlog::sinks::base_sink<std::mutex> {
     return true;
   }
 
+  // A line left in the stream's buffer (LogRequest); the next flush writes it.
+  void LogBuffered(const spdlog::details::log_msg& msg) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (file_ == nullptr) return;
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), file_);
+  }
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     if (file_ == nullptr) return;
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
-    // One write and an immediate flush per line: lines from different threads never
-    // interleave and a crash loses nothing already logged.
+    // One write and an immediate flush per line (with whatever LogRequest buffered before
+    // it): lines from different threads never interleave and a crash loses nothing logged.
     std::fwrite(line.data(), 1, line.size(), file_);
     std::fflush(file_);
   }
@@ -125,6 +134,8 @@ class ReopenableSink final : public spdlog::sinks::base_sink<std::mutex> {
       return true;
     }
     file_ = std::fopen(path_.c_str(), "ae");  // append, close-on-exec (outside commands)
+    // Room for a round of buffered request lines (LogRequest) between flushes.
+    if (file_ != nullptr) std::setvbuf(file_, nullptr, _IOFBF, 64 * 1024);
     return file_ != nullptr;
   }
 
@@ -143,6 +154,7 @@ struct LogState {
 // UBSan's vptr check under load). Both are leaked on purpose: threads that still log
 // while the process exits must not find them destroyed.
 std::atomic<unsigned> g_mask{0};
+std::atomic<bool> g_buffered{false};  // LogRequest left lines for FlushLog
 std::mutex& StateMutex() {
   static auto* mutex = new std::mutex;
   return *mutex;
@@ -207,6 +219,29 @@ void Log(LogKind kind, std::string_view message) {
     state->logger->log(LevelOf(kind), spdlog::string_view_t(message.data(), message.size()));
   } catch (...) {
     // Logging is best effort; a failure must never take a request down with it.
+  }
+}
+
+void LogRequest(std::string_view message) {
+  if (!LogEnabled(kLogInfo)) return;
+  try {
+    std::shared_ptr<LogState> state = LoadState();
+    if (state == nullptr) return;
+    spdlog::details::log_msg msg(spdlog::string_view_t(), LevelOf(kLogInfo),
+                                 spdlog::string_view_t(message.data(), message.size()));
+    state->sink->LogBuffered(msg);
+    g_buffered.store(true, std::memory_order_release);
+  } catch (...) {
+  }
+}
+
+void FlushLog() {
+  if (!g_buffered.load(std::memory_order_acquire)) return;
+  if (!g_buffered.exchange(false, std::memory_order_acq_rel)) return;
+  try {
+    std::shared_ptr<LogState> state = LoadState();
+    if (state != nullptr) state->sink->flush();
+  } catch (...) {
   }
 }
 

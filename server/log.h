@@ -23,6 +23,13 @@ void CloseLog();
 // A relaxed atomic load: lets hot paths skip formatting a message that would be dropped.
 bool LogEnabled(LogKind kind);
 void Log(LogKind kind, std::string_view message);
+// An INFO line for one request (the access log). It may wait in the log's buffer until the
+// next FlushLog() or any other line: a connection flushes once per round of requests,
+// before it sends their replies, so a busy server writes the log once per round rather
+// than once per request, and no reply is seen before its line is in the file.
+void LogRequest(std::string_view message);
+// Writes out the lines LogRequest left in the buffer, if any (cheap when there are none).
+void FlushLog();
 
 // A storage failure behind a 500 reply or a binary error byte (a full disk, a read-only file
 // system, a damaged file): "[ERROR]: database error: <code>: <name>: <message>".

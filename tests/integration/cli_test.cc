@@ -176,6 +176,36 @@ TEST(Cli, RequestsAreLoggedAtInfoByDefault) {
   EXPECT_TRUE(found) << server.LogContents();
 }
 
+// Request lines may wait in the log's buffer, but never past their replies: once the replies
+// to a pipelined round have arrived, every one of its lines is in the file (server running).
+TEST(Cli, RequestLinesAreInTheLogBeforeTheirReplies) {
+  ServerProcess server({":"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  HttpConnection c;
+  ASSERT_TRUE(c.Connect("127.0.0.1", server.port(), 5));
+  std::regex line_re(".*: \\[INFO\\]: \\(127\\.0\\.0\\.1:[0-9]+\\): GET /rpc/void HTTP/1\\.1: 200");
+  int expected = 0;
+  for (int round = 1; round <= 3; ++round) {
+    const int n = round * 10;
+    std::string requests;
+    for (int i = 0; i < n; ++i) requests += GetRequest("/rpc/void");
+    ASSERT_TRUE(c.Send(requests));
+    for (int i = 0; i < n; ++i) {
+      HttpResponse r;
+      ASSERT_EQ(c.ReadResponse(&r), ReadResult::kOk);
+    }
+    expected += n;
+    int found = 0;
+    for (const std::string& line : Lines(server.LogContents())) {
+      if (std::regex_match(line, line_re)) ++found;
+    }
+    EXPECT_EQ(found, expected) << "round " << round;
+  }
+  c.Close();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST(Cli, PidFileIsWrittenAndRemovedAtExit) {
   TempDir dir;
   std::string pid_path = dir.path() + "/kt.pid";
