@@ -2,13 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+
+#include "storage/write_probe.h"
 
 namespace ryoan::storage::kch {
 namespace {
@@ -26,16 +27,6 @@ constexpr uint64_t kMaxChunk = uint64_t{256} << 20;
 uint64_t PageSize() {
   static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   return page;
-}
-
-// True once a millisecond at most: time to send an append through pwrite (NotePwrite).
-bool ProbeDue(int64_t* last_ns) {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  int64_t now = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-  if (now - *last_ns < 1'000'000) return false;
-  *last_ns = now;
-  return true;
 }
 
 uint64_t RoundUp(uint64_t n, uint64_t unit) { return (n + unit - 1) / unit * unit; }

@@ -11,6 +11,8 @@
 #include <thread>
 #include <utility>
 
+#include "storage/write_probe.h"
+
 namespace ryoan::storage::lmdb {
 namespace {
 
@@ -85,10 +87,8 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
   int rc = env->OpenHandle(/*writemap=*/false, /*used=*/0);
   if (rc != 0) return Error(path, "open", rc);
 
-  MDB_envinfo info;
-  mdb_env_info(env->env_, &info);
   // Pages past the end of a truncated file would fault (SIGBUS) when read: refuse them.
-  int64_t needed = static_cast<int64_t>(info.me_last_pgno + 1) * env->page_size_;
+  int64_t needed = env->DataSize();
   int64_t size = env->FileSize();
   if (size < needed) {
     return Status(Code::kBroken, path +
@@ -113,7 +113,8 @@ Status Env::Open(const std::string& path, const Options& options, std::unique_pt
       // past the committed ones are of no use to readers.
       const int64_t file = std::max<int64_t>(raw->FileSize(), 0);
       region.base = reinterpret_cast<const char*>(base);
-      region.end = std::min({raw->CommittedBytes(), raw->map_size(), static_cast<size_t>(file)});
+      region.end = std::min(
+          {static_cast<size_t>(raw->DataSize()), raw->map_size(), static_cast<size_t>(file)});
       region.generation = raw->map_generation_.load(std::memory_order_relaxed);
     }
     fn(region);
@@ -196,22 +197,15 @@ void Env::LocateMap() {
   if (cursor != nullptr) mdb_cursor_close(cursor);
   mdb_txn_abort(txn);
   map_generation_.fetch_add(1, std::memory_order_relaxed);
-  warm_requested_.store(CommittedBytes(), std::memory_order_relaxed);
+  warm_requested_.store(static_cast<size_t>(DataSize()), std::memory_order_relaxed);
   if (warmer_ != nullptr) warmer_->Poke();
-}
-
-size_t Env::CommittedBytes() const {
-  if (env_ == nullptr) return 0;
-  MDB_envinfo info;
-  mdb_env_info(env_, &info);
-  return static_cast<size_t>(info.me_last_pgno + 1) * page_size_;
 }
 
 void Env::Committed() {
   // A poke per commit would wake the warmer at every small write; pages not mapped yet
   // cost a reader no more than they did without the warmer.
   constexpr size_t kWorthWaking = 1 << 20;
-  const size_t committed = CommittedBytes();
+  const size_t committed = static_cast<size_t>(DataSize());
   if (committed < warm_requested_.load(std::memory_order_relaxed) + kWorthWaking) return;
   warm_requested_.store(committed, std::memory_order_relaxed);
   warmer_->Poke();
@@ -231,9 +225,7 @@ bool Env::Readable(const MDB_val& key, const MDB_val& data) const {
   };
   // The committed pages (no system call); past them, the file itself, which also holds the
   // pages a big write transaction spilled before its commit.
-  MDB_envinfo info;
-  mdb_env_info(env_, &info);
-  uintptr_t end = base + static_cast<uintptr_t>(info.me_last_pgno + 1) * page_size_;
+  uintptr_t end = base + static_cast<uintptr_t>(DataSize());
   if (inside(in_map_a, a, key.mv_size, end) && inside(in_map_b, b, data.mv_size, end)) return true;
   end = base + static_cast<uintptr_t>(std::max<int64_t>(FileSize(), 0));
   return inside(in_map_a, a, key.mv_size, end) && inside(in_map_b, b, data.mv_size, end);
@@ -332,6 +324,7 @@ int64_t Env::FileSize() const {
 }
 
 int64_t Env::DataSize() const {
+  if (env_ == nullptr) return 0;
   MDB_envinfo info;
   mdb_env_info(env_, &info);
   return static_cast<int64_t>(info.me_last_pgno + 1) * page_size_;
@@ -358,11 +351,8 @@ int Env::Reserve(uint64_t end) {
 
 int Env::ProbeWritable() {
   if (!writemap_) return 0;
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  const int64_t now = int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-  if (probe_error_ == 0 && now - probed_ns_ < 1'000'000) return 0;
-  probed_ns_ = now;
+  // After a failure every transaction probes, so that writes resume as soon as they can.
+  if (!ProbeDue(&probed_ns_) && probe_error_ == 0) return 0;
   mdb_filehandle_t fd;
   char byte = 0;
   errno = 0;
@@ -474,9 +464,7 @@ Status WriteTxn::Begin() {
 }
 
 int WriteTxn::Started() {
-  MDB_envinfo info;
-  mdb_env_info(env_->env_, &info);
-  first_free_page_ = info.me_last_pgno + 1;
+  first_free_page_ = static_cast<uint64_t>(env_->DataSize()) / env_->page_size();
   pages_bound_ = 0;
   return env_->ProbeWritable();
 }

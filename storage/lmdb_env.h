@@ -100,7 +100,8 @@ class Env {
   size_t map_size() const { return map_size_.load(std::memory_order_relaxed); }
   unsigned page_size() const { return page_size_; }
   int64_t FileSize() const;
-  // Bytes of the file LMDB has used so far (its pages up to the last one, free ones included).
+  // Bytes of the file LMDB has used so far (its committed pages up to the last one, free
+  // ones included); 0 while the handle is closed.
   int64_t DataSize() const;
   // Whether writes go through the map (MDB_WRITEMAP).
   bool writemap() const { return writemap_; }
@@ -152,8 +153,6 @@ class Env {
   void ReleaseRead(int stripe, MDB_txn* txn);
   // After a commit: has the warmer map the pages it added, once there are enough of them.
   void Committed();
-  // Bytes of the map holding committed pages (0 when the handle is closed).
-  size_t CommittedBytes() const;
 
   MDB_env* env_ = nullptr;
   std::string path_;
