@@ -80,36 +80,81 @@ void Connection::Shutdown() {
   });
 }
 
+// The connection waits for readability without lending a buffer to the reactor, then reads
+// what has arrived: into the inline storage for small requests, into a buffer as large as the
+// last round for pipelined batches, so that a batch is one read and its replies one write. An
+// idle connection holds no heap buffer.
 void Connection::DoRead() {
   if (reading_ || closed_) return;
-  size_t room = 0;
-  // Small reads fill the inline storage; a request that outgrows it gets a bigger buffer.
-  char* at = input_.Reserve(input_.empty() ? 1 : 1024, &room);
   reading_ = true;
-  socket_.async_read_some(asio::buffer(at, room),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      size_t n) { self->OnRead(ec, n); });
+  if (drained_) {
+    socket_.async_wait(
+        tcp::socket::wait_read,
+        [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
+    return;
+  }
+  // Bytes may be waiting already (or their edge went by before this connection waited, as
+  // at the start): try at once, through the queue so that a fast sender cannot deepen the
+  // stack.
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()]() { self->OnReadable(boost::system::error_code()); });
 }
 
-void Connection::OnRead(const boost::system::error_code& ec, size_t n) {
+void Connection::OnReadable(const boost::system::error_code& ec) {
   reading_ = false;
   if (closed_) return;
   if (ec) {
-    // EOF or reset. A request cut off mid-body gets the spec's 400 if the peer still reads.
-    std::string_view rest = input_.unread();
-    bool binary = !rest.empty() && (rest[0] == 0 || static_cast<unsigned char>(rest[0]) >= 0x80);
-    if (!rest.empty() && !binary && ec == asio::error::eof) {
-      AppendHttpTransportError(&output_, 400, "receiving data failed");
-      closing_ = true;
-      DoWrite();
-      return;
-    }
     Close();
     return;
   }
-  input_.Commit(n);
-  bytes_since_arm_ += n;
+  size_t round = 0;
+  while (true) {
+    size_t room = 0;
+    // Room for a round as large as the last one, plus a byte, so that one of the same size
+    // still ends with a short read (which tells that the socket is drained).
+    size_t want = input_.empty() ? std::min(last_round_, kReadChunk) + 1 : 1024;
+    char* at = input_.Reserve(want, &room);
+    boost::system::error_code read_ec;
+    size_t n = socket_.read_some(asio::buffer(at, room), read_ec);
+    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+      drained_ = true;
+      break;
+    }
+    if (read_ec) {
+      // What came before the end is answered first; the next read meets the end again.
+      if (round > 0) {
+        drained_ = false;
+        break;
+      }
+      OnReadEnd(read_ec);
+      return;
+    }
+    input_.Commit(n);
+    round += n;
+    bytes_since_arm_ += n;
+    drained_ = n < room;
+    // Another connection's turn after a large round; this one goes on after its replies.
+    if (drained_ || round >= kReadChunk) break;
+  }
+  if (round == 0) {
+    DoRead();  // a readiness with nothing to read
+    return;
+  }
+  last_round_ = round;
   Process();
+}
+
+void Connection::OnReadEnd(const boost::system::error_code& ec) {
+  // EOF or reset. A request cut off mid-body gets the spec's 400 if the peer still reads.
+  std::string_view rest = input_.unread();
+  bool binary = !rest.empty() && (rest[0] == 0 || static_cast<unsigned char>(rest[0]) >= 0x80);
+  if (!rest.empty() && !binary && ec == asio::error::eof) {
+    AppendHttpTransportError(&output_, 400, "receiving data failed");
+    closing_ = true;
+    DoWrite();
+    return;
+  }
+  Close();
 }
 
 void Connection::Process() {

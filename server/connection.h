@@ -39,7 +39,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void DoRead();
-  void OnRead(const boost::system::error_code& ec, size_t n);
+  void OnReadable(const boost::system::error_code& ec);
+  void OnReadEnd(const boost::system::error_code& ec);
   // Answers every complete request in the buffer, then writes, reads or closes.
   void Process();
   void Continue();
@@ -92,6 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Session session_;
 
   bool reading_ = false;
+  bool drained_ = false;  // the last read emptied the socket: wait for readiness before reading
   bool writing_ = false;
   bool waiting_ = false;  // a WAIT or a worker is pending; later requests queue behind it
   bool closing_ = false;  // close once the output is written
@@ -99,6 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool timer_armed_ = false;
   uint64_t timer_generation_ = 0;
   size_t bytes_since_arm_ = 0;
+  size_t last_round_ = 0;  // bytes read in the last round, the size of the next read
 };
 
 }  // namespace ryoan::server
