@@ -80,24 +80,51 @@ void Connection::Shutdown() {
   });
 }
 
-// The connection waits for readability without lending a buffer to the reactor, then reads
-// what has arrived: into the inline storage for small requests, into a buffer as large as the
-// last round for pipelined batches, so that a batch is one read and its replies one write. An
-// idle connection holds no heap buffer.
+// Reading. Small requests are read by the reactor into the inline storage (asio skips that
+// read when it knows the socket is drained). A read that fills its room goes on at once
+// (ReadRound), so a pipelined batch is read whole and answered with one write. A connection
+// whose last round was larger than the inline storage waits for readability without lending
+// a buffer to the reactor, then reads into one as large as that round (from the per-thread
+// cache): an idle connection holds no heap buffer either way.
 void Connection::DoRead() {
   if (reading_ || closed_) return;
   reading_ = true;
-  if (drained_) {
+  if (!drained_) {
+    // Bytes may be waiting already: try at once, through the queue so that a fast sender
+    // cannot deepen the stack.
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this()]() { self->OnReadable(boost::system::error_code()); });
+    return;
+  }
+  if (last_round_ > InputBuffer::kInline) {
     socket_.async_wait(
         tcp::socket::wait_read,
         [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
     return;
   }
-  // Bytes may be waiting already (or their edge went by before this connection waited, as
-  // at the start): try at once, through the queue so that a fast sender cannot deepen the
-  // stack.
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this()]() { self->OnReadable(boost::system::error_code()); });
+  size_t room = 0;
+  char* at = input_.Reserve(input_.empty() ? 1 : 1024, &room);
+  socket_.async_read_some(asio::buffer(at, room), [self = shared_from_this(), room](
+                                                      const boost::system::error_code& ec,
+                                                      size_t n) { self->OnRead(ec, n, room); });
+}
+
+void Connection::OnRead(const boost::system::error_code& ec, size_t n, size_t room) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    OnReadEnd(ec);
+    return;
+  }
+  input_.Commit(n);
+  bytes_since_arm_ += n;
+  if (n == room) {
+    ReadRound(n);
+    return;
+  }
+  drained_ = true;
+  last_round_ = n;
+  Process();
 }
 
 void Connection::OnReadable(const boost::system::error_code& ec) {
@@ -107,34 +134,38 @@ void Connection::OnReadable(const boost::system::error_code& ec) {
     Close();
     return;
   }
-  size_t round = 0;
-  while (true) {
+  ReadRound(0);
+}
+
+// Reads until the socket is drained (or a large round is in), then answers what came.
+// `round`: bytes this round has read already.
+void Connection::ReadRound(size_t round) {
+  while (round < kReadChunk) {
     size_t room = 0;
     // Room for a round as large as the last one, plus a byte, so that one of the same size
     // still ends with a short read (which tells that the socket is drained).
     size_t want = input_.empty() ? std::min(last_round_, kReadChunk) + 1 : 1024;
     char* at = input_.Reserve(want, &room);
-    boost::system::error_code read_ec;
-    size_t n = socket_.read_some(asio::buffer(at, room), read_ec);
-    if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+    boost::system::error_code ec;
+    size_t n = socket_.read_some(asio::buffer(at, room), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
       drained_ = true;
       break;
     }
-    if (read_ec) {
+    if (ec) {
       // What came before the end is answered first; the next read meets the end again.
       if (round > 0) {
         drained_ = false;
         break;
       }
-      OnReadEnd(read_ec);
+      OnReadEnd(ec);
       return;
     }
     input_.Commit(n);
     round += n;
     bytes_since_arm_ += n;
     drained_ = n < room;
-    // Another connection's turn after a large round; this one goes on after its replies.
-    if (drained_ || round >= kReadChunk) break;
+    if (drained_) break;
   }
   if (round == 0) {
     DoRead();  // a readiness with nothing to read

@@ -39,7 +39,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t n, size_t room);
   void OnReadable(const boost::system::error_code& ec);
+  void ReadRound(size_t round);
   void OnReadEnd(const boost::system::error_code& ec);
   // Answers every complete request in the buffer, then writes, reads or closes.
   void Process();
@@ -93,7 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Session session_;
 
   bool reading_ = false;
-  bool drained_ = false;  // the last read emptied the socket: wait for readiness before reading
+  bool drained_ = false;  // the last read emptied the socket: wait for more before reading
   bool writing_ = false;
   bool waiting_ = false;  // a WAIT or a worker is pending; later requests queue behind it
   bool closing_ = false;  // close once the output is written

@@ -11,6 +11,9 @@ namespace ryoan::server {
 
 class InputBuffer {
  public:
+  // Bytes the connection itself holds.
+  static constexpr size_t kInline = 1536;
+
   InputBuffer() = default;
   ~InputBuffer();
   InputBuffer(const InputBuffer&) = delete;
@@ -29,7 +32,6 @@ class InputBuffer {
   void ShrinkIfIdle();
 
  private:
-  static constexpr size_t kInline = 1536;
   char inline_[kInline];
   void ReleaseHeap();
 

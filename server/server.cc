@@ -1,7 +1,11 @@
 #include "server/server.h"
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <cstdlib>
 
 #include "server/connection.h"
 #include "server/log.h"
@@ -11,6 +15,24 @@ namespace ryoan::server {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+// One I/O thread per core but one, at most -th: the core left over takes the kernel's side of
+// the network (on loopback a send also runs the receiver's TCP path), the worker pool and
+// whatever else runs on the machine. On the 2-core bench machine one I/O thread serves more
+// than two (bench/RESULTS.md): the two would share the CPUs with each other and the clients.
+// RYOAN_IO_THREADS=<n> sets the number.
+int IoThreadCount(int threads) {
+  if (const char* text = std::getenv("RYOAN_IO_THREADS")) {
+    int n = std::atoi(text);
+    if (n >= 1) return std::min(n, 256);
+  }
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::clamp(cores - 1, 1, threads);
+}
+
+}  // namespace
 
 void ConnectionRegistry::Add(const std::shared_ptr<Connection>& connection) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -40,9 +62,9 @@ size_t ConnectionRegistry::size() {
 
 Server::Server(Service& service) : service_(service), registry_(service) {
   int threads = std::max(1, service.options().threads);
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   workers_ = std::make_unique<asio::thread_pool>(threads);
-  for (int i = 0; i < std::min(threads, cores); i++) {
+  int io_threads = IoThreadCount(threads);
+  for (int i = 0; i < io_threads; i++) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
   }
 }
@@ -95,9 +117,12 @@ void Server::Start() {
   next_snapshot_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                              std::chrono::duration<double>(std::max(0.0, options.bgs_interval)));
   ScheduleIdleWork();
+  Log(kLogSystem, "I/O threads: " + std::to_string(contexts_.size()) +
+                      "; worker threads: " + std::to_string(std::max(1, options.threads)));
   for (auto& io : contexts_) {
     standbys_.push_back(std::make_unique<LoopStandby>(*io));
     threads_.emplace_back([ctx = io.get(), standby = standbys_.back().get()]() {
+      pthread_setname_np(pthread_self(), "ryoan-io");
       standby->Bind();
       ctx->run();
     });

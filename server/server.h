@@ -1,7 +1,8 @@
-// Server: the listener and the threads. One I/O thread per core (at most -th) runs its own
-// io_context; accepted connections are dealt round-robin to them and stay there, so a quick
-// request is parsed, executed and answered on one thread with no hand-off. Procedures that
-// may take unbounded time go to a pool of -th worker threads.
+// Server: the listener and the threads. Each I/O thread (one per core but one, at most -th:
+// IoThreadCount in server.cc) runs its own io_context; accepted connections are dealt
+// round-robin to them and stay there, so a quick request is parsed, executed and answered on
+// one thread with no hand-off. Procedures that may take unbounded time go to a pool of -th
+// worker threads.
 #pragma once
 
 #include <atomic>

@@ -2,12 +2,14 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/test_util.h"
 
@@ -215,6 +217,55 @@ TEST(Cli, PidFileIsWrittenAndRemovedAtExit) {
   EXPECT_EQ(Slurp(pid_path), std::to_string(server.pid()) + "\n");
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_FALSE(std::filesystem::exists(pid_path));
+}
+
+// Threads of `pid` named `name` (/proc/<pid>/task/*/comm).
+int ThreadsNamed(pid_t pid, const std::string& name) {
+  int n = 0;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    if (Slurp(task.path().string() + "/comm") == name + "\n") n++;
+  }
+  return n;
+}
+
+// Ryoan's own choice (not in the spec): one I/O thread per core but one, at most -th, unless
+// RYOAN_IO_THREADS says; the log tells how many. Requests are served either way.
+TEST(Cli, IoThreadsAreOnePerCoreButOneAtMostThOrAsTheEnvironmentSays) {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  struct Case {
+    std::vector<std::string> args;
+    const char* env;
+    int expected;
+  };
+  std::vector<Case> cases = {{{}, nullptr, std::clamp(cores - 1, 1, 16)},
+                             {{"-th", "1"}, nullptr, 1},
+                             {{}, "3", 3},
+                             {{"-th", "1"}, "2", 2},
+                             {{}, "0", std::clamp(cores - 1, 1, 16)}};
+  for (const Case& c : cases) {
+    if (c.env != nullptr) setenv("RYOAN_IO_THREADS", c.env, 1);
+    ServerProcess server({":"}, c.args);
+    std::string error;
+    bool started = server.Start(&error);
+    unsetenv("RYOAN_IO_THREADS");
+    ASSERT_TRUE(started) << error;
+    std::string label = std::string("env=") + (c.env ? c.env : "unset") +
+                        " args=" + (c.args.empty() ? "" : c.args[0] + " " + c.args[1]);
+    EXPECT_EQ(ThreadsNamed(server.pid(), "ryoan-io"), c.expected) << label;
+    EXPECT_NE(server.LogContents().find("I/O threads: " + std::to_string(c.expected) + ";"),
+              std::string::npos)
+        << label << "\n"
+        << server.LogContents();
+    // Every connection is served, whichever thread it is dealt to.
+    for (int i = 0; i < 4; i++) {
+      RpcClient db;
+      ASSERT_TRUE(db.Open("127.0.0.1", server.port(), 5)) << label;
+      EXPECT_EQ(db.Status().status, 200) << label;
+    }
+    EXPECT_EQ(server.Stop(), 0) << label;
+  }
 }
 
 TEST(Cli, WithoutDatabaseArgumentsOneStashIsServed) {
