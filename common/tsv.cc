@@ -253,7 +253,45 @@ void DecodeForm(std::string_view form, RecordMap* map) {
   map->MergeFrom(first);
 }
 
+namespace {
+
+// True when `s` holds a control byte (< 0x20 or 0x7F), tested eight bytes at a time: a byte
+// below 0x20 borrows into its top bit in x - 0x20..20, and 0x7F becomes a zero byte in
+// x ^ 0x7F..7F (the classic "has less" and "has zero" word tests, exact for the question
+// whether any byte matches).
+bool HasControlByte(const std::string& s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const size_t n = s.size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    uint64_t below = (x - kOnes * 0x20) & ~x & kHigh;
+    uint64_t y = x ^ (kOnes * 0x7F);
+    uint64_t del = (y - kOnes) & ~y & kHigh;
+    if ((below | del) != 0) return true;
+  }
+  for (; i < n; ++i) {
+    if (kUlen.control[static_cast<unsigned char>(s[i])]) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 ColumnEncoding ChooseOutputEncoding(const RecordMap& map) {
+  // Most replies need no encoding: a quick scan says so, and the bytes are costed only when
+  // some column must be encoded.
+  bool plain = true;
+  for (const auto& e : map.entries()) {
+    if (e.first.size() > 255 || e.second.size() > 255 || HasControlByte(e.first) ||
+        HasControlByte(e.second)) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return ColumnEncoding::kNone;
   bool bin = false;
   size_t blen = 0;
   size_t ulen = 0;

@@ -88,41 +88,54 @@ bool GetBulk(Service& service, const BinaryRequest& request, std::string_view da
   out->push_back(static_cast<char>(kBinaryGetBulk));
   Put32(out, 0);  // hits, patched below
   uint32_t hits = 0;
+  bool too_big = false;
   Counters& counters = service.counters();
   // Reused across requests on this thread: a get allocates nothing once warmed up.
-  thread_local std::string value;
-  for (const BinaryRecord& r : request.records) {
-    storage::DB* db = service.db(r.dbidx);
-    if (db == nullptr) continue;
-    counters.get++;
-    std::string_view key = data.substr(r.key_offset, r.key_size);
-    int64_t xt = storage::kXtMax;
-    storage::Status s = db->Get(key, &value, &xt);
-    if (!s.ok()) {
-      counters.get_misses++;
-      if (s.code() == storage::Code::kNoRec) continue;
-      LogDatabaseError(s);
-      out->resize(start);
-      out->push_back(static_cast<char>(kBinaryError));
-      return false;
+  thread_local std::vector<std::string_view> keys;
+  const std::vector<BinaryRecord>& records = request.records;
+  // Runs of records naming the same database are looked up together (DB::GetEach).
+  for (size_t begin = 0; begin < records.size();) {
+    uint16_t dbidx = records[begin].dbidx;
+    size_t end = begin + 1;
+    while (end < records.size() && records[end].dbidx == dbidx) end++;
+    storage::DB* db = service.db(dbidx);
+    if (db == nullptr) {
+      begin = end;
+      continue;
     }
+    counters.get += end - begin;
+    keys.clear();
+    for (size_t i = begin; i < end; i++) {
+      keys.push_back(data.substr(records[i].key_offset, records[i].key_size));
+    }
+    uint32_t found = 0;
     // Persistent databases keep no expiration and report INT64_MAX (spec/binary.md 2).
-    if (db->spec().persistent) xt = std::numeric_limits<int64_t>::max();
-    Put16(out, r.dbidx);
-    Put32(out, static_cast<uint32_t>(key.size()));
-    Put32(out, static_cast<uint32_t>(value.size()));
-    Put64(out, static_cast<uint64_t>(xt));
-    out->append(key);
-    out->append(value);
-    hits++;
-    // A small request naming one big record many times must not build an unbounded reply.
-    if (out->size() - start > kMaxGetBulkReply) {
+    const bool persistent = db->spec().persistent;
+    storage::Status s = db->GetEach(keys, [&](size_t i, std::string_view value, int64_t xt) {
+      found++;
+      // A small request naming one big record many times must not build an unbounded reply.
+      if (too_big || out->size() - start + value.size() > kMaxGetBulkReply) {
+        too_big = true;
+        return;
+      }
+      if (persistent) xt = std::numeric_limits<int64_t>::max();
+      Put16(out, dbidx);
+      Put32(out, static_cast<uint32_t>(keys[i].size()));
+      Put32(out, static_cast<uint32_t>(value.size()));
+      Put64(out, static_cast<uint64_t>(xt));
+      out->append(keys[i]);
+      out->append(value);
+    });
+    counters.get_misses += (end - begin) - found;
+    if (!s.ok() || too_big) {
+      if (!s.ok()) LogDatabaseError(s);
       out->resize(start);
       out->push_back(static_cast<char>(kBinaryError));
       return false;
     }
+    hits += found;
+    begin = end;
   }
-  if (value.capacity() > (1 << 20)) std::string().swap(value);  // don't keep a huge one
   char* h = out->data() + start + 1;
   h[0] = static_cast<char>(hits >> 24);
   h[1] = static_cast<char>(hits >> 16);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -149,6 +150,12 @@ class DB {
   Status SetBulk(const std::vector<std::pair<std::string, std::string>>& records, int64_t xt_arg,
                  bool atomic, int64_t* count);
   Status RemoveBulk(const std::vector<std::string>& keys, bool atomic, int64_t* count);
+  // Get for each of `keys` in order: found(i, value, xt) for each key i with a live record.
+  // The engine looks keys up in groups (AcceptBulk), which lets it overlap their memory
+  // stalls; a group is seen at one instant, the whole is not (as Get one by one). `found`
+  // must not call GetEach.
+  Status GetEach(std::span<const std::string_view> keys,
+                 const std::function<void(size_t, std::string_view, int64_t)>& found);
   // Appends (key, value) for each live record found, in the order of `keys`.
   Status GetBulk(const std::vector<std::string>& keys, bool atomic,
                  std::vector<std::pair<std::string, std::string>>* records);

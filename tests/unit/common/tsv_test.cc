@@ -222,6 +222,43 @@ TEST(ChooseOutputEncodingTest, Rule63) {
   EXPECT_EQ(ChooseOutputEncoding(five), ColumnEncoding::kBase64);
 }
 
+// Every control byte at every position of a name or value forces encoding; the bytes next to
+// them (0x20, 0x7E, 0x80, 0xFF, ...) never do. Lengths 0-24 cover the word-at-a-time scan and
+// its tail.
+TEST(ChooseOutputEncodingTest, ControlBytesAreFoundAtEveryPosition) {
+  const std::string controls = std::string("\x00\x01\x1f\x7f", 4);
+  const std::string others = "\x20\x21\x7e\x80\x81\xfe\xff\x9f\xa0";
+  for (size_t len = 1; len <= 24; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (char c : controls) {
+        std::string s(len, 'a');
+        s[pos] = c;
+        RecordMap value;
+        value.Set("k", s);
+        EXPECT_NE(ChooseOutputEncoding(value), ColumnEncoding::kNone)
+            << "len " << len << " pos " << pos << " byte " << int(static_cast<uint8_t>(c));
+        RecordMap name;
+        name.Set(s, "v");
+        EXPECT_NE(ChooseOutputEncoding(name), ColumnEncoding::kNone)
+            << "name len " << len << " pos " << pos;
+      }
+      for (char c : others) {
+        std::string s(len, c);
+        s[pos] = 'z';
+        RecordMap value;
+        value.Set("k", s);
+        EXPECT_EQ(ChooseOutputEncoding(value), ColumnEncoding::kNone)
+            << "len " << len << " pos " << pos << " byte " << int(static_cast<uint8_t>(c));
+      }
+    }
+  }
+  // A control byte in a later entry counts as one in the first.
+  RecordMap later;
+  later.Set("a", std::string(40, 'x'));
+  later.Set("b", std::string(40, 'y') + "\t");
+  EXPECT_EQ(ChooseOutputEncoding(later), ColumnEncoding::kUrl);
+}
+
 TEST(ChooseOutputEncodingTest, LengthCapAt255) {
   RecordMap ok;
   ok.Set("k", std::string(255, 'x'));

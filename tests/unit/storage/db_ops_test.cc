@@ -1,6 +1,7 @@
 // DB single-record and bulk operations over every in-memory type (spec/databases.md 5).
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "storage/increment.h"
 #include "tests/unit/storage/db_test_util.h"
@@ -263,6 +264,38 @@ TYPED_TEST(DBTest, BulkOperations) {
     EXPECT_EQ(count, 2);
     EXPECT_EQ(db.Count(), 0);
   }
+}
+
+// GetEach looks keys up in groups of 32: indexes must stay right across groups, with
+// missing, expired and repeated keys in between.
+TYPED_TEST(DBTest, GetEachReportsEveryLiveKeyByItsIndex) {
+  DB& db = *this->db_;
+  std::vector<std::string> keys;
+  std::map<size_t, std::string> expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string key = "k" + std::to_string(i);
+    keys.push_back(key);
+    if (i % 3 == 0) continue;             // missing
+    int64_t xt = i % 7 == 0 ? 5 : kNoXt;  // expires below
+    ASSERT_TRUE(db.Set(key, "v" + std::to_string(i), xt).ok());
+    if (xt == kNoXt) expected[keys.size() - 1] = "v" + std::to_string(i);
+  }
+  keys.push_back("k1");  // repeated: found again at its own index
+  expected[keys.size() - 1] = "v1";
+  this->Advance(10);
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::map<size_t, std::string> got;
+  size_t last = 0;
+  bool ascending = true;
+  ASSERT_TRUE(db.GetEach(views, [&](size_t i, std::string_view value, int64_t xt) {
+                  if (!got.empty() && i <= last) ascending = false;
+                  last = i;
+                  got[i] = std::string(value);
+                  EXPECT_EQ(xt, kXtMax);
+                }).ok());
+  EXPECT_TRUE(ascending);
+  EXPECT_EQ(got, expected);
+  EXPECT_TRUE(db.GetEach({}, [&](size_t, std::string_view, int64_t) { FAIL(); }).ok());
 }
 
 TYPED_TEST(DBTest, ObserverSeesExactlyTheAppliedChanges) {
