@@ -102,6 +102,16 @@ void Connection::DoRead() {
         [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
     return;
   }
+  // asio reads at once when the last read returned data, which after a reply usually finds
+  // nothing yet: let the loop's other ready handlers run first.
+  asio::post(socket_.get_executor(), [self = shared_from_this()]() { self->Receive(); });
+}
+
+void Connection::Receive() {
+  if (closed_) {
+    reading_ = false;
+    return;
+  }
   size_t room = 0;
   char* at = input_.Reserve(input_.empty() ? 1 : 1024, &room);
   socket_.async_read_some(asio::buffer(at, room), [self = shared_from_this(), room](

@@ -39,6 +39,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void DoRead();
+  void Receive();
   void OnRead(const boost::system::error_code& ec, size_t n, size_t room);
   void OnReadable(const boost::system::error_code& ec);
   void ReadRound(size_t round);

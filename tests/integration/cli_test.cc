@@ -253,11 +253,18 @@ TEST(Cli, IoThreadsAreOnePerCoreButOneAtMostThOrAsTheEnvironmentSays) {
     ASSERT_TRUE(started) << error;
     std::string label = std::string("env=") + (c.env ? c.env : "unset") +
                         " args=" + (c.args.empty() ? "" : c.args[0] + " " + c.args[1]);
+    // The port accepts connections as soon as it listens, a moment before the threads
+    // start: wait for them (at most 5 s).
+    const std::string line = "I/O threads: " + std::to_string(c.expected) + ";";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while ((ThreadsNamed(server.pid(), "ryoan-io") != c.expected ||
+            server.LogContents().find(line) == std::string::npos) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     EXPECT_EQ(ThreadsNamed(server.pid(), "ryoan-io"), c.expected) << label;
-    EXPECT_NE(server.LogContents().find("I/O threads: " + std::to_string(c.expected) + ";"),
-              std::string::npos)
-        << label << "\n"
-        << server.LogContents();
+    EXPECT_NE(server.LogContents().find(line), std::string::npos) << label << "\n"
+                                                                  << server.LogContents();
     // Every connection is served, whichever thread it is dealt to.
     for (int i = 0; i < 4; i++) {
       RpcClient db;
