@@ -113,7 +113,7 @@ start_server() {
   wait_port "$port" "$SERVER_PID" "$name" "$WORK/$name.log" "${START_WAIT:-10}"
 }
 
-# Default threads: ktserver runs one I/O thread per core.
+# Default threads: ktserver runs one I/O thread per core but one (server/server.cc).
 KT_PORT=$(free_port)
 KT_CMD=("$KTSERVER" -host 127.0.0.1 -port "$KT_PORT" -le :)
 start_server ktserver "${KT_CMD[@]}"
@@ -443,6 +443,9 @@ PY
   fi
   echo
   echo "## Servers"
+  echo
+  echo "ktserver with its default threads: one I/O thread per core but one ($(grep -c '^processor' /proc/cpuinfo) CPUs here),"
+  echo "memcached with 2 worker threads, redis with its one."
   echo
   echo '```'
   printf '%q ' "${KT_CMD[@]}" | sed "s|$ROOT/||; s/ $//"
