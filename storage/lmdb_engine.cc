@@ -264,7 +264,10 @@ void LmdbEngine::VisitInBatch(Batch& batch, std::string_view key, RecordVisitor&
   Decision decision = found ? visitor.VisitFull(key, value, xt) : visitor.VisitEmpty(key);
   int64_t delta = 0;
   if (decision.op == Decision::kSet) {
-    table_.Set(batch.Writer(), key, decision.value, decision.xt, &delta);
+    // `found` holds for the write transaction too: the batch's writes all go through it,
+    // and a snapshot read before its first write is of the last commit, which only this
+    // batch's leader can follow.
+    table_.Set(batch.Writer(), key, decision.value, decision.xt, &delta, &found);
   } else if (decision.op == Decision::kRemove && found) {
     table_.Remove(batch.Writer(), key, &delta);
   }

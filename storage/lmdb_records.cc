@@ -222,10 +222,14 @@ int RecordTable::Get(MDB_txn* txn, std::string_view key, int64_t* xt,
 }
 
 bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view value, int64_t xt,
-                      int64_t* delta) const {
+                      int64_t* delta, const bool* existed) const {
   *delta = 0;
   if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
+  if (existed != nullptr && !IsGroup(lmdb_key)) {
+    if (!*existed) *delta = 1;
+    return txn.Put(dbi_, lmdb_key, EncodeDirect(lmdb_key, xt, value));
+  }
   MDB_val k = Val(lmdb_key);
   MDB_val data;
   int rc = Checked(mdb_get(txn.get(), dbi_, &k, &data), k, data);

@@ -71,9 +71,10 @@ class RecordTable {
   // Point lookup: 0 (found), MDB_NOTFOUND, kBadRecord or an LMDB error.
   int Get(MDB_txn* txn, std::string_view key, int64_t* xt, std::string_view* value) const;
   // Writes through `txn` (which logs them). `delta` gets +1 for a new record (Set) or -1
-  // for a removed one (Remove).
-  bool Set(WriteTxn& txn, std::string_view key, std::string_view value, int64_t xt,
-           int64_t* delta) const;
+  // for a removed one (Remove). `existed`, when given, is whether Get found `key` in the
+  // state `txn` writes to: a record of its own then needs no second lookup.
+  bool Set(WriteTxn& txn, std::string_view key, std::string_view value, int64_t xt, int64_t* delta,
+           const bool* existed = nullptr) const;
   bool Remove(WriteTxn& txn, std::string_view key, int64_t* delta) const;
 
   enum Where { kFirst, kLast, kAtOrAfter, kAfter, kAtOrBefore, kBefore };
