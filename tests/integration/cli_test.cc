@@ -256,12 +256,12 @@ TEST(Cli, IoThreadsAreOnePerCoreButOneAtMostThOrAsTheEnvironmentSays) {
     // The port accepts connections as soon as it listens, a moment before the threads
     // start: wait for them (at most 5 s).
     const std::string line = "I/O threads: " + std::to_string(c.expected) + ";";
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while ((ThreadsNamed(server.pid(), "ryoan-io") != c.expected ||
-            server.LogContents().find(line) == std::string::npos) &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    WaitFor(
+        [&] {
+          return ThreadsNamed(server.pid(), "ryoan-io") == c.expected &&
+                 server.LogContents().find(line) != std::string::npos;
+        },
+        5);
     EXPECT_EQ(ThreadsNamed(server.pid(), "ryoan-io"), c.expected) << label;
     EXPECT_NE(server.LogContents().find(line), std::string::npos) << label << "\n"
                                                                   << server.LogContents();

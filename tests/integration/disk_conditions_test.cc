@@ -31,16 +31,6 @@ namespace {
 constexpr const char* kNoSpace = "No space left on device";
 constexpr const char* kReadOnly = "Read-only file system";
 
-template <typename Pred>
-bool WaitFor(Pred pred, double seconds = 20) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
-
 std::string MakeTempDir(const char* prefix) {
   std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) return {};
@@ -238,11 +228,14 @@ TEST_P(DiskConditionsTest, FullDiskRefusesWritesAndRecovers) {
       EXPECT_EQ(bs, client::BinaryStatus::kServerError);
     }
     // A log line names the cause; status calls still work.
-    EXPECT_TRUE(WaitFor([&] {
-      std::string log = server.LogContents();
-      return log.find("[ERROR]: database error: 9: system error: ") != std::string::npos &&
-             log.find(kNoSpace) != std::string::npos;
-    })) << server.LogContents();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::string log = server.LogContents();
+          return log.find("[ERROR]: database error: 9: system error: ") != std::string::npos &&
+                 log.find(kNoSpace) != std::string::npos;
+        },
+        20))
+        << server.LogContents();
     EXPECT_TRUE(rpc.Status().ok());
     ExpectModel(rpc, model);
 
@@ -433,11 +426,13 @@ TEST_P(DiskConditionsTest, FileSystemTurnsReadOnlyWhileRunning) {
       EXPECT_GT(::write(fd, "ryoan-test\n", 11), 0) << std::strerror(errno);
       ::close(fd);
     }
-    ASSERT_TRUE(WaitFor([&] {
-      int fd = ::open((mnt + "/probe").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (fd >= 0) ::close(fd);
-      return fd < 0 && errno == EROFS;
-    }));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          int fd = ::open((mnt + "/probe").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+          if (fd >= 0) ::close(fd);
+          return fd < 0 && errno == EROFS;
+        },
+        20));
     // A .kch file is written through a shared mapping, which notices a read-only file
     // system within a millisecond (storage/file_hash_mapping.h): wait that long at least.
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -450,11 +445,14 @@ TEST_P(DiskConditionsTest, FileSystemTurnsReadOnlyWhileRunning) {
       ASSERT_EQ(got.status, 200) << key;
       EXPECT_EQ(got.value, value);
     }
-    EXPECT_TRUE(WaitFor([&] {
-      std::string log = server.LogContents();
-      return log.find("[ERROR]: database error: 9: system error: ") != std::string::npos &&
-             log.find(kReadOnly) != std::string::npos;
-    })) << server.LogContents();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::string log = server.LogContents();
+          return log.find("[ERROR]: database error: 9: system error: ") != std::string::npos &&
+                 log.find(kReadOnly) != std::string::npos;
+        },
+        20))
+        << server.LogContents();
     for (const std::string& key : during.failed) model.failed.push_back(key);
     // Stopping: nothing is left to write, so the stop is clean.
     EXPECT_EQ(server.Stop(SIGTERM), 0) << server.LogContents();
@@ -511,22 +509,25 @@ TEST_F(SnapshotDiskTest, FullDiskKeepsThePreviousSnapshot) {
     ASSERT_TRUE(rpc.Open(server.host(), server.port()));
     WriteRecords(rpc, "first", 30, kNoSpace, &model, &failures);
     ASSERT_EQ(failures, 0);
-    ASSERT_TRUE(WaitFor([&] { return header_count() == 30; }));
+    ASSERT_TRUE(WaitFor([&] { return header_count() == 30; }, 20));
 
     Filler filler(tmpfs.dir());
     ASSERT_TRUE(filler.Fill());
     WriteRecords(rpc, "second", 100, kNoSpace, &model, &failures);
     EXPECT_EQ(failures, 0);  // a memory database does not touch the disk
-    EXPECT_TRUE(WaitFor([&] {
-      std::string log = server.LogContents();
-      return log.find("[ERROR]: snapshotting failed: :") != std::string::npos &&
-             log.find(kNoSpace) != std::string::npos;
-    })) << server.LogContents();
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::string log = server.LogContents();
+          return log.find("[ERROR]: snapshotting failed: :") != std::string::npos &&
+                 log.find(kNoSpace) != std::string::npos;
+        },
+        20))
+        << server.LogContents();
     EXPECT_EQ(header_count(), 30);  // the previous snapshot, untouched
     ExpectModel(rpc, model);
 
     filler.Release();
-    EXPECT_TRUE(WaitFor([&] { return header_count() == 130; }));
+    EXPECT_TRUE(WaitFor([&] { return header_count() == 130; }, 20));
     EXPECT_FALSE(std::filesystem::exists(file + ".tmp"));
     EXPECT_EQ(server.Stop(SIGTERM), 0) << server.LogContents();
   }

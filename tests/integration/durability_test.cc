@@ -23,16 +23,6 @@ class DurabilityTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  template <typename Pred>
-  static bool WaitFor(Pred pred, double seconds = 10) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return pred();
-  }
-
   std::string dir_;
 };
 
@@ -89,10 +79,13 @@ TEST_F(DurabilityTest, SnapshotsAreTakenAtTheInterval) {
   ASSERT_TRUE(rpc.Open(server.host(), server.port()));
   ASSERT_TRUE(rpc.Set("a", "1").ok());
   const std::string file = bgs + "/00000000.ktss";
-  ASSERT_TRUE(WaitFor([&] {
-    std::error_code ec;
-    return std::filesystem::file_size(file, ec) > 34 && !ec;
-  })) << server.LogContents();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::error_code ec;
+        return std::filesystem::file_size(file, ec) > 34 && !ec;
+      },
+      10))
+      << server.LogContents();
   // A second database server picks it up even after a SIGKILL of the first.
   server.Stop(SIGKILL);
   ServerProcess next({"*"}, {"-bgs", bgs});
@@ -131,9 +124,12 @@ TEST_F(DurabilityTest, PeriodicSynchronization) {
   RpcClient rpc;
   ASSERT_TRUE(rpc.Open(server.host(), server.port()));
   ASSERT_TRUE(rpc.Set("k", "v").ok());
-  ASSERT_TRUE(WaitFor([&] {
-    return server.LogContents().find("[INFO]: synchronizing databases") != std::string::npos;
-  })) << server.LogContents();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return server.LogContents().find("[INFO]: synchronizing databases") != std::string::npos;
+      },
+      10))
+      << server.LogContents();
   EXPECT_EQ(rpc.Get("k").value, "v");
   EXPECT_EQ(server.LogContents().find("-asi"), std::string::npos);  // no "not supported"
 }

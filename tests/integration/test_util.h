@@ -96,6 +96,17 @@ inline void SleepSeconds(double s) {
   std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(s * 1000)));
 }
 
+// Polls `pred` every 50 ms until it holds or `seconds` have passed; returns its last answer.
+template <typename Pred>
+bool WaitFor(Pred pred, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
 // Parses "Sun, 06 Nov 1994 08:49:37 GMT" strictly; -1 if the text is not in that form.
 int64_t ParseRfc1123(const std::string& text);
 
