@@ -226,18 +226,20 @@ bool RecordTable::Set(WriteTxn& txn, std::string_view key, std::string_view valu
   *delta = 0;
   if (!txn.ok() || txn.get() == nullptr) return false;  // failed already: nothing to read
   std::string lmdb_key = LmdbKey(key);
-  if (existed != nullptr && !IsGroup(lmdb_key)) {
-    if (!*existed) *delta = 1;
-    return txn.Put(dbi_, lmdb_key, EncodeDirect(lmdb_key, xt, value));
+  const bool group = IsGroup(lmdb_key);
+  MDB_val data{0, nullptr};
+  int rc = 0;
+  if (existed != nullptr && !group) {
+    rc = *existed ? 0 : MDB_NOTFOUND;  // a record of its own: the caller's lookup says
+  } else {
+    MDB_val k = Val(lmdb_key);
+    rc = Checked(mdb_get(txn.get(), dbi_, &k, &data), k, data);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+      txn.Fail(rc);
+      return false;
+    }
   }
-  MDB_val k = Val(lmdb_key);
-  MDB_val data;
-  int rc = Checked(mdb_get(txn.get(), dbi_, &k, &data), k, data);
-  if (rc != 0 && rc != MDB_NOTFOUND) {
-    txn.Fail(rc);
-    return false;
-  }
-  if (!IsGroup(lmdb_key)) {
+  if (!group) {
     if (rc == MDB_NOTFOUND) *delta = 1;
     return txn.Put(dbi_, lmdb_key, EncodeDirect(lmdb_key, xt, value));
   }
